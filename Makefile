@@ -1,0 +1,55 @@
+# The README's two commands: `make course` and `make test`. Both set up .venv first when needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.setup-stamp
+# A known-good torch/torchaudio pair for local and CI installs (pyproject keeps lower bounds only;
+# Colab and conda keep their own matching pair).
+TORCH_PIN := torch==2.11.0 torchaudio==2.11.0
+
+.PHONY: setup course test lint nbtest pytest lab bench clean sample checkpoint
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_PIN)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+## Run the whole course headless (full mode) into build/: executed notebooks and HTML.
+course: setup
+	$(BIN)/python scripts/run_course.py --out build
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+pytest: setup
+	$(BIN)/python -m pytest tests -q
+
+## Notebooks in quick mode (bundled sample, tiny budgets) under nbval.
+nbtest: setup
+	AUDIO_DENOISE_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax notebooks -q -p no:cacheprovider
+
+test: lint pytest nbtest
+
+lab: setup
+	$(BIN)/jupyter lab notebooks
+
+bench: setup
+	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/speed.py
+
+## Regenerate the bundled sample (needs espeak-ng, flite; see data/README.md).
+sample: setup
+	$(BIN)/python scripts/make_sample.py
+
+## Re-make the small checkpoint shipped for notebooks 05 and 06.
+checkpoint: setup
+	$(BIN)/audio-denoise train --data data/sample --out checkpoints/default.pt --seed 0
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

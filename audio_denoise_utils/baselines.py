@@ -1,0 +1,261 @@
+"""Classical (non-learned) denoisers to compare the networks against, and an oracle upper bound.
+
+Every function takes noisy audio (batch, 1, time) or (1, time) as a float tensor and returns
+float32 audio of the same shape and length on the same device. :data:`BASELINES` holds them in
+the ``(noisy, clean) -> estimate`` form that :func:`metrics.evaluate` calls.
+
+- :func:`spectral_gating`: noisereduce's spectral gate (numpy inside, clip by clip).
+- :func:`spectral_subtraction`: Berouti-style power spectral subtraction (torch STFT).
+- :func:`oracle_irm`: the ideal ratio mask built from the *clean* signal. It cheats on purpose: it
+  shows how far a perfect magnitude mask on the noisy phase could go, the ceiling for mask methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+import torch
+
+from . import DEFAULT_SR
+from .errors import AudioDenoiseError
+
+
+class BaselineInputError(AudioDenoiseError, ValueError):
+    """A baseline got audio of an unusable shape or type."""
+
+
+def _rows(wav: torch.Tensor, fn: str) -> torch.Tensor:
+    """Return ``wav`` as float32 (rows, time), one row per clip."""
+    if not isinstance(wav, torch.Tensor):
+        raise BaselineInputError(f"{fn}: expected a torch tensor, got {type(wav).__name__}")
+    if wav.ndim == 3 and wav.shape[1] != 1:
+        raise BaselineInputError(
+            f"{fn}: expected mono (batch, 1, time) audio, got {tuple(wav.shape)}"
+        )
+    if wav.ndim not in (1, 2, 3) or wav.shape[-1] == 0:
+        raise BaselineInputError(
+            f"{fn}: expected (batch, 1, time) or (1, time) audio, got {tuple(wav.shape)}"
+        )
+    return wav.detach().float().reshape(-1, wav.shape[-1])
+
+
+def _stft(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """Return the complex STFT (rows, freq, frames) of (rows, time) audio with a Hann window."""
+    window = torch.hann_window(n_fft, device=x.device)
+    return torch.stft(
+        x, n_fft, hop, window=window, center=True, pad_mode="reflect", return_complex=True
+    )
+
+
+def _istft(spec: torch.Tensor, n_fft: int, hop: int, length: int) -> torch.Tensor:
+    """Return (rows, length) audio from a complex STFT made by :func:`_stft`."""
+    window = torch.hann_window(n_fft, device=spec.device)
+    return torch.istft(spec, n_fft, hop, window=window, center=True, length=length)
+
+
+def _check_stft_args(fn: str, length: int, n_fft: int, hop: int) -> None:
+    if not 0 < hop < n_fft:
+        # Hann windows must overlap for the inverse STFT to exist
+        raise BaselineInputError(
+            f"{fn}: hop must be between 1 and n_fft - 1 ({n_fft - 1}), got {hop}"
+        )
+    if length <= n_fft // 2:
+        # reflect padding needs more samples than half a window
+        raise BaselineInputError(f"{fn}: clip of {length} samples is too short for n_fft={n_fft}")
+
+
+def quietest_blocks(wav: np.ndarray, block: int = 512, fraction: float = 0.1) -> np.ndarray:
+    """Return the ``fraction`` lowest-energy blocks of 1-D ``wav``, concatenated in time order.
+
+    In speech the quietest few percent of 32 ms blocks are pauses that hold noise only, so this is
+    a noise sample taken from the noisy clip itself, with no need for leading silence.
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise BaselineInputError(f"quietest_blocks: fraction must be in (0, 1], got {fraction}")
+    n_blocks = len(wav) // block
+    if n_blocks == 0:
+        return wav
+    blocks = wav[: n_blocks * block].reshape(n_blocks, block)
+    k = max(1, int(round(fraction * n_blocks)))
+    quiet = np.sort(np.argsort((blocks**2).sum(axis=1), kind="stable")[:k])
+    return blocks[quiet].reshape(-1)
+
+
+def spectral_gating(
+    noisy: torch.Tensor,
+    sr: int = DEFAULT_SR,
+    stationary: bool = True,
+    prop_decrease: float = 1.0,
+    n_fft: int = 512,
+    n_std_thresh_stationary: float = 1.5,
+    quiet_fraction: float = 0.1,
+    noise_clip: torch.Tensor | None = None,
+    **kwargs,
+) -> torch.Tensor:
+    """Return ``noisy`` (batch, 1, time) denoised by noisereduce's spectral gate, same shape.
+
+    ``stationary=True`` sets one threshold per frequency, the mean + ``n_std_thresh_stationary``
+    standard deviations of the noise's dB spectrogram, which suits white and other steady noise.
+    The noise is ``noise_clip`` (a noise-only recording, (time,) or (1, time)) when given, else
+    the ``quiet_fraction`` quietest blocks of each clip (:func:`quietest_blocks`): noisereduce's
+    own default, statistics of the whole noisy clip, counts speech as noise and gates speech away
+    at moderate SNRs. ``stationary=False`` tracks a slowly changing noise floor instead
+    (``time_constant_s``; no noise sample used). ``prop_decrease`` is how far gated bins are
+    pulled down (1.0 = fully; lower keeps some noise but fewer "musical" artefacts). ``n_fft=512``
+    (32 ms at 16 kHz) suits speech better than noisereduce's 1024. Other keyword arguments go to
+    ``noisereduce.reduce_noise``.
+    """
+    import noisereduce
+
+    rows = _rows(noisy, "spectral_gating")
+    if rows.shape[-1] <= n_fft:
+        raise BaselineInputError(
+            f"spectral_gating: clip of {rows.shape[-1]} samples is too short for n_fft={n_fft}"
+        )
+    data = rows.cpu().numpy().astype(np.float64)
+    fixed_noise = None
+    if noise_clip is not None:
+        fixed_noise = (
+            _rows(noise_clip, "spectral_gating").cpu().numpy().astype(np.float64).reshape(-1)
+        )
+    out = np.empty_like(data)
+    for i, row in enumerate(data):
+        y_noise = None
+        if stationary:
+            y_noise = (
+                fixed_noise
+                if fixed_noise is not None
+                else quietest_blocks(row, n_fft, quiet_fraction)
+            )
+        den = noisereduce.reduce_noise(
+            y=row,
+            sr=sr,
+            stationary=stationary,
+            y_noise=y_noise,
+            prop_decrease=prop_decrease,
+            n_fft=n_fft,
+            n_std_thresh_stationary=n_std_thresh_stationary,
+            **kwargs,
+        )
+        den = np.asarray(den, dtype=np.float64).reshape(-1)[: row.shape[0]]
+        out[i] = np.pad(den, (0, row.shape[0] - den.shape[0]))
+    return torch.from_numpy(out.astype(np.float32)).to(noisy.device).reshape(noisy.shape)
+
+
+def estimate_noise_psd(
+    power: torch.Tensor, noise_frames: int | None = None, quiet_fraction: float = 0.1
+) -> torch.Tensor:
+    """Return a noise power spectrum (rows, freq, 1) estimated from a power spectrogram (rows, freq, frames).
+
+    With ``noise_frames=None`` it averages the ``quiet_fraction`` lowest-energy frames of each clip:
+    speech pauses hold noise only, and the estimate does not need leading silence. With an integer
+    it averages the first ``noise_frames`` frames (for recordings known to start with noise only).
+    """
+    frames = power.shape[-1]
+    if noise_frames is not None:
+        if noise_frames <= 0:
+            raise BaselineInputError(
+                f"estimate_noise_psd: noise_frames must be positive, got {noise_frames}"
+            )
+        return power[..., : min(noise_frames, frames)].mean(dim=-1, keepdim=True)
+    if not 0.0 < quiet_fraction <= 1.0:
+        raise BaselineInputError(
+            f"estimate_noise_psd: quiet_fraction must be in (0, 1], got {quiet_fraction}"
+        )
+    k = max(1, int(round(quiet_fraction * frames)))
+    energy = power.sum(dim=-2)  # (rows, frames)
+    quiet = energy.topk(k, dim=-1, largest=False).indices  # (rows, k)
+    picked = torch.gather(power, -1, quiet.unsqueeze(-2).expand(-1, power.shape[-2], -1))
+    return picked.mean(dim=-1, keepdim=True)
+
+
+def spectral_subtraction(
+    noisy: torch.Tensor,
+    sr: int = DEFAULT_SR,
+    n_fft: int = 512,
+    hop: int = 128,
+    alpha: float = 2.0,
+    beta: float = 0.02,
+    noise_frames: int | None = None,
+    quiet_fraction: float = 0.1,
+) -> torch.Tensor:
+    """Return ``noisy`` (batch, 1, time) after power spectral subtraction, same shape.
+
+    Per bin the clean power is estimated as ``|X|^2 - alpha * N`` (over-subtraction ``alpha``
+    removes the noise's random peaks too), floored at ``beta * N`` so no bin goes to zero (the
+    floor masks "musical noise"); ``N`` is the noise power from :func:`estimate_noise_psd`. The
+    noisy phase is kept. ``sr`` is accepted for a uniform signature; the method is rate-agnostic.
+    """
+    rows = _rows(noisy, "spectral_subtraction")
+    length = rows.shape[-1]
+    _check_stft_args("spectral_subtraction", length, n_fft, hop)
+    spec = _stft(rows, n_fft, hop)
+    power = spec.abs().square()
+    noise_psd = estimate_noise_psd(power, noise_frames, quiet_fraction)
+    clean_power = torch.maximum(power - alpha * noise_psd, beta * noise_psd)
+    # Gain on the complex STFT = new magnitude with the noisy phase.
+    gain = torch.sqrt(clean_power / power.clamp_min(1e-20))
+    out = _istft(spec * gain, n_fft, hop, length)
+    return out.reshape(noisy.shape).to(torch.float32)
+
+
+def oracle_irm(
+    noisy: torch.Tensor,
+    clean: torch.Tensor,
+    sr: int = DEFAULT_SR,
+    n_fft: int = 512,
+    hop: int = 128,
+    beta: float = 0.5,
+) -> torch.Tensor:
+    """Return ``noisy`` (batch, 1, time) masked by the ideal ratio mask computed from ``clean``.
+
+    The mask is ``(|S|^2 / (|S|^2 + |N|^2)) ** beta`` with ``S`` the clean and ``N = noisy - clean``
+    the noise STFT. It CHEATS: it needs the clean signal, which no real denoiser has. It is the
+    upper bound for methods that scale STFT magnitudes and keep the noisy phase, not a baseline
+    to beat in practice. ``sr`` is accepted for a uniform signature.
+    """
+    rows = _rows(noisy, "oracle_irm")
+    if not isinstance(clean, torch.Tensor) or clean.shape != noisy.shape:
+        got = tuple(clean.shape) if isinstance(clean, torch.Tensor) else type(clean).__name__
+        raise BaselineInputError(
+            f"oracle_irm: clean must have the noisy input's shape {tuple(noisy.shape)}, got {got}"
+        )
+    clean_rows = _rows(clean, "oracle_irm").to(rows.device)
+    length = rows.shape[-1]
+    _check_stft_args("oracle_irm", length, n_fft, hop)
+    spec_noisy = _stft(rows, n_fft, hop)
+    s_pow = _stft(clean_rows, n_fft, hop).abs().square()
+    n_pow = _stft(rows - clean_rows, n_fft, hop).abs().square()
+    mask = (s_pow / (s_pow + n_pow).clamp_min(1e-20)) ** beta
+    out = _istft(spec_noisy * mask, n_fft, hop, length)
+    return out.reshape(noisy.shape).to(torch.float32)
+
+
+def baselines_for(
+    sr: int = DEFAULT_SR,
+) -> dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]:
+    """Return ``{name: (noisy, clean) -> estimate}`` for every baseline at sample rate ``sr``."""
+
+    def ignore_clean(
+        fn: Callable[..., torch.Tensor],
+    ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        def method(noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+            return fn(noisy, sr=sr)
+
+        method.__name__ = fn.__name__
+        method.__doc__ = fn.__doc__
+        return method
+
+    return {
+        "spectral_gating": ignore_clean(spectral_gating),
+        "spectral_subtraction": ignore_clean(spectral_subtraction),
+        "oracle_irm": partial(oracle_irm, sr=sr),
+    }
+
+
+BASELINES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = baselines_for(
+    DEFAULT_SR
+)
+"""The baselines at 16 kHz, ready for ``metrics.evaluate(BASELINES, clips)``."""

@@ -1,0 +1,31 @@
+"""Exceptions raised by the package: one base class, specific subclasses with actionable messages."""
+
+from __future__ import annotations
+
+
+class AudioDenoiseError(Exception):
+    """Base class: the CLI catches it and prints ``error: <message>`` without a traceback."""
+
+
+class AudioLoadError(AudioDenoiseError):
+    """A file is missing, empty, truncated, not audio, or holds NaN/inf samples."""
+
+
+class DownloadError(AudioDenoiseError):
+    """The dataset could not be downloaded (network or server error)."""
+
+
+class ChecksumError(DownloadError):
+    """A downloaded archive has the wrong size or md5."""
+
+
+class UnsafeArchiveError(AudioDenoiseError):
+    """An archive holds absolute paths, ``..`` components, links or other unsafe entries."""
+
+
+class MetadataError(AudioDenoiseError):
+    """A file name does not follow the RAVDESS naming scheme."""
+
+
+class CheckpointError(AudioDenoiseError):
+    """A checkpoint is truncated, not ours, or names an unknown model."""

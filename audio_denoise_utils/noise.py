@@ -1,0 +1,708 @@
+"""Corrupting clean speech: the seed study's recipe, and better-founded noise at an exact SNR.
+
+Two families live here:
+
+- **The seed's recipe** (:func:`normalize`, :func:`seed_awgn`, :func:`seed_multiplicative_noise`,
+  :func:`seed_corrupt`), reproduced so the course can show what it does and why it falls short.
+- **Better-founded corruption**: white, pink, brown and babble noise mixed at an SNR that is
+  exact per clip (:func:`mix_at_snr`), a slow random gain and amplitude modulation as a realistic
+  "multiplicative" corruption, and :class:`Corruption`, which draws all of that per clip for a
+  whole batch on the batch's device inside the training loop.
+
+Every function accepts a batch (batch, 1, time) or one clip (1, time) and returns the same shape,
+runs on the input's device, and draws its randomness from ``generator`` (a ``torch.Generator`` on
+that device) or, failing that, from ``seed``. With neither, a fresh non-deterministically seeded
+generator is used: the global RNG is never touched.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from . import DEFAULT_SR
+from .audio import read_audio, save_audio, to_mono
+from .errors import AudioDenoiseError, AudioLoadError
+
+NOISE_KINDS = ("white", "pink", "brown", "babble")
+# Power spectral density ~ 1 / f**exponent.
+COLOR_EXPONENTS = {"white": 0.0, "pink": 1.0, "brown": 2.0}
+
+Range = float | tuple[float, float]
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def make_generator(
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Generator:
+    """Return ``generator`` if given, else a new one on ``device`` seeded with ``seed``.
+
+    With neither, the new generator gets a non-deterministic seed (fresh noise on every call)
+    without touching torch's global RNG state.
+    """
+    device = torch.device(device)
+    if generator is not None:
+        if generator.device.type != device.type:
+            raise ValueError(
+                f"the generator lives on {generator.device} but the audio on {device}; "
+                f"create it with torch.Generator(device={str(device)!r})"
+            )
+        return generator
+    g = torch.Generator(device=device)
+    if seed is None:
+        g.seed()
+    else:
+        g.manual_seed(int(seed) % 2**63)
+    return g
+
+
+def _batched(wav: torch.Tensor, name: str = "audio") -> tuple[torch.Tensor, bool]:
+    """Return ``(wav as (batch, 1, time), was_single_clip)``."""
+    if wav.dim() == 3 and wav.shape[1] == 1:
+        return wav, False
+    if wav.dim() == 2 and wav.shape[0] == 1:
+        return wav.unsqueeze(0), True
+    raise ValueError(
+        f"{name}: expected (batch, 1, time) or (1, time), got shape {tuple(wav.shape)}"
+    )
+
+
+def _unbatched(wav: torch.Tensor, single: bool) -> torch.Tensor:
+    return wav.squeeze(0) if single else wav
+
+
+def _acc_dtype(device: torch.device) -> torch.dtype:
+    """Float64 for energies and scales (exact SNRs), except where the backend lacks it (MPS)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+def _per_clip(
+    value: float | torch.Tensor, batch: int, device: torch.device, dtype: torch.dtype
+) -> torch.Tensor:
+    """Return a scalar or (batch,) value as a (batch, 1, 1) tensor."""
+    t = torch.as_tensor(value, dtype=dtype, device=device)
+    if t.numel() == 1:
+        return t.reshape(1, 1, 1).expand(batch, 1, 1)
+    if t.numel() != batch:
+        raise ValueError(f"expected a float or {batch} per-clip values, got shape {tuple(t.shape)}")
+    return t.reshape(batch, 1, 1)
+
+
+def _bounds(value: Range, name: str) -> tuple[float, float]:
+    """Return ``(low, high)`` of a float (low == high) or a (low, high) range."""
+    if not isinstance(value, Sequence):
+        return float(value), float(value)
+    lo, hi = (float(v) for v in value)
+    if lo > hi:
+        raise ValueError(f"{name}: range ({lo}, {hi}) has low > high")
+    return lo, hi
+
+
+def _draw(u: torch.Tensor, value: Range, name: str) -> torch.Tensor:
+    """Map uniform draws ``u`` in [0, 1) onto ``value``'s range."""
+    lo, hi = _bounds(value, name)
+    return lo + (hi - lo) * u
+
+
+# --------------------------------------------------------------------------------------------
+# The seed study's recipe
+# --------------------------------------------------------------------------------------------
+
+
+def normalize(wav: torch.Tensor, peak: float = 1.0) -> torch.Tensor:
+    """Return each clip scaled so its largest absolute sample is ``peak`` (silent clips stay zero)."""
+    x, single = _batched(wav)
+    m = x.abs().amax(dim=-1, keepdim=True)
+    scale = torch.where(m > 0, peak / m.clamp_min(torch.finfo(x.dtype).tiny), torch.zeros_like(m))
+    return _unbatched(x * scale, single)
+
+
+def seed_awgn(
+    clean: torch.Tensor,
+    snr_db: float | torch.Tensor,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Return ``clean`` plus white Gaussian noise the way the seed study drew it.
+
+    The noise has ``std = sqrt(P_signal / 10**(snr_db/10))`` with ``P_signal`` the clip's mean
+    power. That sets the *expected* noise power, not the power of the noise actually drawn, so the
+    realised SNR only approximates the request (off by a few hundredths of a dB on a second of
+    audio, more on short clips). :func:`mix_at_snr` rescales the drawn noise and is exact.
+    """
+    x, single = _batched(clean)
+    g = make_generator(generator, seed, x.device)
+    acc = _acc_dtype(x.device)
+    power = x.to(acc).pow(2).mean(dim=-1, keepdim=True)
+    snr = _per_clip(snr_db, x.shape[0], x.device, acc)
+    std = torch.sqrt(power / 10 ** (snr / 10)).to(x.dtype)
+    noise = torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype)
+    return _unbatched(x + std * noise, single)
+
+
+def seed_multiplicative_noise(
+    wav: torch.Tensor, generator: torch.Generator | None = None, seed: int | None = None
+) -> torch.Tensor:
+    """Return ``wav`` with every sample multiplied by a random integer in {1, 2} (the seed's recipe).
+
+    Why this is a poor noise model:
+
+    - It doubles a random half of the samples. The error ``wav * (factor - 1)`` is the signal
+      itself, gated by a coin flip per sample: broadband distortion that is *correlated with the
+      signal* (loud where the speech is loud, silent in pauses), unlike any noise a room or a
+      microphone adds.
+    - It changes the level: the mean factor is 1.5 (power x2.5, about +4 dB), so a model trained
+      on it must also learn an arbitrary level change.
+    - It dominates whatever SNR was asked for: measured against the input, the error power is half
+      the signal power, so the SNR is about 3 dB whatever the additive noise was; even after the
+      best rescaling (x1.5) it is about 9.5 dB.
+
+    Real "multiplicative" effects (a gain change, a speaker turning their head, automatic gain
+    control) are slow and smooth: see :func:`random_gain` and :func:`amplitude_modulation`.
+    """
+    x, single = _batched(wav)
+    g = make_generator(generator, seed, x.device)
+    factor = torch.randint(1, 3, x.shape, generator=g, device=x.device).to(x.dtype)
+    return _unbatched(x * factor, single)
+
+
+def seed_corrupt(
+    clean: torch.Tensor,
+    snr_db: float | torch.Tensor,
+    generator: torch.Generator | None = None,
+    multiplicative: bool = True,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Return the seed study's noisy input: normalise, add white noise at ~``snr_db``, multiply by {1, 2}.
+
+    The original study (a dense autoencoder on RAVDESS) peak-normalised every clip, added white
+    Gaussian noise with :func:`seed_awgn`, then applied :func:`seed_multiplicative_noise`. The
+    clean is normalised here too, so the matching training target is ``normalize(clean)``.
+    """
+    x, single = _batched(clean)
+    g = make_generator(generator, seed, x.device)
+    noisy = seed_awgn(normalize(x), snr_db, generator=g)
+    if multiplicative:
+        noisy = seed_multiplicative_noise(noisy, generator=g)
+    return _unbatched(noisy, single)
+
+
+# --------------------------------------------------------------------------------------------
+# Better-founded additive noise
+# --------------------------------------------------------------------------------------------
+
+
+def measure_snr(clean: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
+    """Return the SNR of ``noisy`` against ``clean`` per clip in dB, shape (batch,).
+
+    ``10 * log10(sum(clean**2) / sum((noisy - clean)**2))``: +inf when the two are identical,
+    NaN when both the clean clip and the difference are silent.
+    """
+    c, _ = _batched(clean, "clean")
+    n, _ = _batched(noisy, "noisy")
+    if c.shape != n.shape:
+        raise ValueError(f"clean {tuple(c.shape)} and noisy {tuple(n.shape)} differ in shape")
+    acc = _acc_dtype(c.device)
+    c, n = c.to(acc), n.to(acc)
+    signal = c.pow(2).sum(dim=(-2, -1))
+    error = (n - c).pow(2).sum(dim=(-2, -1))
+    return (10 * torch.log10(signal / error)).to(torch.float32)
+
+
+def _shape_spectrum(white: torch.Tensor, exponent: float | torch.Tensor) -> torch.Tensor:
+    """Return ``white`` (..., time) filtered to power ~ 1/f**exponent, DC removed, unit variance."""
+    time = white.shape[-1]
+    if time < 2:
+        raise ValueError(f"noise needs at least 2 samples, got {time}")
+    exp = torch.as_tensor(exponent, dtype=white.dtype, device=white.device)
+    if exp.numel() == 1 and float(exp) == 0.0:
+        shaped = white  # a flat spectrum needs no FFT
+    else:
+        freqs = torch.fft.rfftfreq(time, device=white.device, dtype=white.dtype)
+        freqs[0] = 1.0  # placeholder: DC is zeroed below
+        if exp.numel() > 1:
+            exp = exp.reshape(exp.shape + (1,))  # per-row exponents broadcast over frequency
+        amplitude = freqs.pow(-exp / 2)  # power ~ amplitude**2 ~ f**-exponent
+        amplitude[..., 0] = 0.0
+        shaped = torch.fft.irfft(torch.fft.rfft(white, dim=-1) * amplitude, n=time, dim=-1)
+    shaped = shaped - shaped.mean(dim=-1, keepdim=True)
+    return shaped / shaped.std(dim=-1, keepdim=True, correction=0)
+
+
+def colored_noise(
+    shape: int | Sequence[int],
+    color: str = "white",
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Return Gaussian noise of ``shape`` (last axis time) with zero mean and unit variance per row.
+
+    ``color``: "white" (flat spectrum), "pink" (power ~ 1/f, equal energy per octave, like many
+    natural sounds) or "brown" (power ~ 1/f**2, a rumble, like a random walk). Pink and brown are
+    white noise whose spectrum is shaped with an rFFT; the DC bin is removed, then every row is
+    scaled to variance exactly 1 so that :func:`mix_at_snr` alone sets the level.
+    """
+    if color not in COLOR_EXPONENTS:
+        raise ValueError(f"unknown noise color {color!r}; choose from {list(COLOR_EXPONENTS)}")
+    if device is None:
+        device = generator.device if generator is not None else torch.device("cpu")
+    g = make_generator(generator, seed, device)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    white = torch.randn(shape, generator=g, device=device, dtype=dtype)
+    return _shape_spectrum(white, COLOR_EXPONENTS[color])
+
+
+def mix_at_snr(
+    clean: torch.Tensor, noise: torch.Tensor, snr_db: float | torch.Tensor
+) -> torch.Tensor:
+    """Return ``clean + a * noise`` with ``a`` chosen per clip so the SNR is exactly ``snr_db``.
+
+    ``clean`` is (batch, 1, time) or (1, time); ``noise`` has the same shape, or (1, time) to share
+    one noise over the batch; ``snr_db`` is a float or a (batch,) tensor. Energies and the scale
+    are computed in float64, so :func:`measure_snr` of the result matches the request to float32
+    precision (far below 0.01 dB).
+
+    A silent clean clip (all zeros) has no defined SNR: it is returned unchanged (zero noise
+    added) rather than raising, because a silent crop can occur inside a training batch and must
+    neither crash the run nor create NaNs. A silent noise with a non-silent clean clip cannot
+    reach any finite SNR and raises ValueError.
+    """
+    c, single = _batched(clean, "clean")
+    n, _ = _batched(noise, "noise")
+    if n.shape[-1] != c.shape[-1] or n.shape[0] not in (1, c.shape[0]):
+        raise ValueError(
+            f"noise shape {tuple(noise.shape)} does not fit clean shape {tuple(clean.shape)}"
+        )
+    acc = _acc_dtype(c.device)
+    c64, n64 = c.to(acc), n.to(acc)
+    p_clean = c64.pow(2).mean(dim=-1, keepdim=True)
+    p_noise = n64.pow(2).mean(dim=-1, keepdim=True).expand_as(p_clean)
+    if bool(((p_noise == 0) & (p_clean > 0)).any()):
+        raise ValueError(
+            "the noise is silent (all zeros) for a non-silent clip: no SNR can be reached"
+        )
+    snr = _per_clip(snr_db, c.shape[0], c.device, acc)
+    scale = torch.where(
+        p_clean > 0,
+        torch.sqrt(p_clean / (p_noise.clamp_min(torch.finfo(acc).tiny) * 10 ** (snr / 10))),
+        torch.zeros_like(p_clean),
+    )
+    return _unbatched((c64 + scale * n64).to(c.dtype), single)
+
+
+def babble_noise(
+    clips: Sequence[torch.Tensor],
+    length: int,
+    n_talkers: int = 4,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    level_range_db: float = 6.0,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Return babble (1, length): ``n_talkers`` random crops of other speakers' clips, summed.
+
+    Talkers are distinct clips when there are enough (else drawn with replacement). Each crop
+    starts at a random point; a clip shorter than ``length`` is looped. Each talker is scaled to
+    unit RMS times a random level in [-``level_range_db``, 0] dB, so no single voice always
+    dominates; the sum is scaled to unit RMS. Use clips of speakers other than the clean one.
+    """
+    if len(clips) == 0:
+        raise ValueError("babble_noise needs at least one clip")
+    if length < 1 or n_talkers < 1:
+        raise ValueError(
+            f"babble_noise: length and n_talkers must be positive, got {length}, {n_talkers}"
+        )
+    if device is None:
+        device = generator.device if generator is not None else clips[0].device
+    device = torch.device(device)
+    g = make_generator(generator, seed, device)
+    if len(clips) >= n_talkers:
+        picks = torch.randperm(len(clips), generator=g, device=g.device)[:n_talkers]
+    else:
+        picks = torch.randint(0, len(clips), (n_talkers,), generator=g, device=g.device)
+    draws = torch.rand(n_talkers, 2, generator=g, device=g.device, dtype=torch.float64)
+    out = torch.zeros(length, device=device, dtype=torch.float32)
+    for j, (u_start, u_level) in zip(picks.tolist(), draws.tolist(), strict=True):
+        clip = clips[j].reshape(-1).to(device=device, dtype=torch.float32)
+        size = clip.numel()
+        if size == 0:
+            continue
+        if size >= length:
+            start = min(int(u_start * (size - length + 1)), size - length)
+            crop = clip[start : start + length]
+        else:
+            start = min(int(u_start * size), size - 1)
+            crop = clip.repeat(math.ceil(length / size) + 1)[start : start + length]
+        rms = crop.pow(2).mean().sqrt()
+        if float(rms) == 0.0:
+            continue
+        out += crop / rms * 10 ** (-level_range_db * u_level / 20)
+    rms = out.pow(2).mean().sqrt()
+    if float(rms) > 0:
+        out = out / rms
+    return out.unsqueeze(0)
+
+
+def add_noise(
+    clean: torch.Tensor,
+    snr_db: float | torch.Tensor,
+    kind: str = "white",
+    generator: torch.Generator | None = None,
+    babble_clips: Sequence[torch.Tensor] | None = None,
+    seed: int | None = None,
+    n_talkers: int = 4,
+) -> torch.Tensor:
+    """Return ``clean`` (batch, 1, time) or (1, time) plus ``kind`` noise at exactly ``snr_db`` per clip.
+
+    ``kind``: "white", "pink", "brown" or "babble" (needs ``babble_clips``); ``snr_db`` a float or
+    a (batch,) tensor. The noise is fresh per clip; see :func:`mix_at_snr` for silent clips.
+    """
+    c, single = _batched(clean, "clean")
+    g = make_generator(generator, seed, c.device)
+    if kind in COLOR_EXPONENTS:
+        noise = colored_noise(c.shape, kind, generator=g, device=c.device, dtype=c.dtype)
+    elif kind == "babble":
+        if not babble_clips:
+            raise ValueError('kind="babble" needs babble_clips (clips of other speakers)')
+        noise = torch.stack(
+            [
+                babble_noise(babble_clips, c.shape[-1], n_talkers, generator=g, device=c.device)
+                for _ in range(c.shape[0])
+            ]
+        ).to(c.dtype)
+    else:
+        raise ValueError(f"unknown noise kind {kind!r}; choose from {list(NOISE_KINDS)}")
+    return _unbatched(mix_at_snr(c, noise, snr_db), single)
+
+
+# --------------------------------------------------------------------------------------------
+# Better-founded multiplicative corruption: slow gain changes
+# --------------------------------------------------------------------------------------------
+
+
+def random_gain(
+    wav: torch.Tensor,
+    low_db: float = -6.0,
+    high_db: float = 6.0,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Return each clip scaled by one gain drawn uniformly in [``low_db``, ``high_db``] dB.
+
+    A recording's level depends on the microphone distance and the input gain: one factor for the
+    whole clip, unlike the seed's per-sample {1, 2} factors.
+    """
+    x, single = _batched(wav)
+    low, high = _bounds((low_db, high_db), "random_gain")
+    g = make_generator(generator, seed, x.device)
+    u = torch.rand(x.shape[0], 1, 1, generator=g, device=x.device, dtype=x.dtype)
+    gain_db = low + (high - low) * u
+    return _unbatched(x * 10 ** (gain_db / 20), single)
+
+
+def amplitude_modulation(
+    wav: torch.Tensor,
+    sr: int = DEFAULT_SR,
+    depth: Range = (0.0, 0.5),
+    rate_hz: Range = (0.1, 2.0),
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Return each clip times a slow envelope ``1 + d * sin(2*pi*f*t + phi)``.
+
+    Per clip, depth ``d`` and rate ``f`` are drawn uniformly from their ranges (a float fixes
+    them) and the phase ``phi`` uniformly in [0, 2*pi): a talker moving or turning their head, or
+    an automatic gain control pumping. The envelope stays within [1 - d, 1 + d], never negative
+    (``d`` must lie in [0, 1]).
+    """
+    x, single = _batched(wav)
+    d_lo, d_hi = _bounds(depth, "depth")
+    if d_lo < 0 or d_hi > 1:
+        raise ValueError(f"amplitude_modulation: depth must lie in [0, 1], got {depth}")
+    g = make_generator(generator, seed, x.device)
+    acc = _acc_dtype(x.device)
+    u = torch.rand(x.shape[0], 3, generator=g, device=x.device, dtype=acc)
+    d = _draw(u[:, 0], depth, "depth").reshape(-1, 1, 1)
+    f = _draw(u[:, 1], rate_hz, "rate_hz").reshape(-1, 1, 1)
+    phi = (2 * math.pi * u[:, 2]).reshape(-1, 1, 1)
+    t = torch.arange(x.shape[-1], device=x.device, dtype=acc) / sr
+    envelope = 1 + d * torch.sin(2 * math.pi * f * t + phi)
+    return _unbatched(x * envelope.to(x.dtype), single)
+
+
+# --------------------------------------------------------------------------------------------
+# The training-time corruption
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Corruption:
+    """A random corruption drawn per clip: ``Corruption(...)(clean (B,1,T), generator) -> noisy``.
+
+    - ``snr_db``: a float, or a (low, high) range sampled uniformly per clip.
+    - ``noise``: one kind or a tuple of kinds ("white", "pink", "brown", "babble"); each clip gets
+      one kind drawn uniformly. "babble" needs ``babble_clips`` (other speakers' clean clips).
+    - ``multiplicative``: first scale each clip by :func:`random_gain` (``gain_db``) and
+      :func:`amplitude_modulation` (``am_depth``, ``am_rate_hz`` at rate ``sr``), then add noise.
+      The SNR is then measured against the *modulated* signal (the noise is mixed at the request
+      against what the microphone would have picked up), while the training target usually stays
+      the unmodulated clean: the model learns to undo the level change too. A scale-dependent loss
+      cannot recover a random gain exactly; pair it with a scale-invariant loss (SI-SDR), or ask
+      for ``return_reference=True`` and train on the modulated signal.
+
+    Everything runs on the clean batch's device with vectorised draws (babble loops per clip).
+    """
+
+    snr_db: Range = (0.0, 20.0)
+    noise: str | tuple[str, ...] = "white"
+    multiplicative: bool = False
+    gain_db: tuple[float, float] = (-6.0, 6.0)
+    am_depth: Range = (0.0, 0.5)
+    am_rate_hz: Range = (0.1, 2.0)
+    sr: int = DEFAULT_SR
+    babble_clips: list[torch.Tensor] | None = field(default=None, repr=False, compare=False)
+    n_talkers: int = 4
+    _babble_on: dict[str, list[torch.Tensor]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        kinds = self.kinds
+        unknown = [k for k in kinds if k not in NOISE_KINDS]
+        if unknown or not kinds:
+            raise ValueError(
+                f"unknown noise kind(s) {unknown or kinds}; choose from {list(NOISE_KINDS)}"
+            )
+        if "babble" in kinds and not self.babble_clips:
+            raise ValueError('noise "babble" needs babble_clips (clean clips of other speakers)')
+        _bounds(self.snr_db, "snr_db")
+        _bounds(self.gain_db, "gain_db")
+        _bounds(self.am_rate_hz, "am_rate_hz")
+        lo, hi = _bounds(self.am_depth, "am_depth")
+        if lo < 0 or hi > 1:
+            raise ValueError(f"am_depth must lie in [0, 1], got {self.am_depth}")
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The noise kinds as a tuple."""
+        return (self.noise,) if isinstance(self.noise, str) else tuple(self.noise)
+
+    def _babble_clips(self, device: torch.device) -> list[torch.Tensor]:
+        """Babble sources on ``device``, moved there once rather than on every call."""
+        key = str(device)
+        if key not in self._babble_on:
+            self._babble_on[key] = [c.reshape(-1).to(device) for c in self.babble_clips or []]
+        return self._babble_on[key]
+
+    def __call__(
+        self,
+        clean: torch.Tensor,
+        generator: torch.Generator | None = None,
+        seed: int | None = None,
+        return_reference: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Return noisy (B, 1, T) for clean (B, 1, T); with ``return_reference`` also the signal
+        the SNR was measured against (the modulated clean, or clean itself)."""
+        c, single = _batched(clean, "clean")
+        batch, time = c.shape[0], c.shape[-1]
+        g = make_generator(generator, seed, c.device)
+        kinds = self.kinds
+        u = torch.rand(batch, 2, generator=g, device=c.device, dtype=_acc_dtype(c.device))
+        snr = _draw(u[:, 0], self.snr_db, "snr_db")
+        kind_idx = (u[:, 1] * len(kinds)).long().clamp(max=len(kinds) - 1)
+
+        reference = c
+        if self.multiplicative:
+            reference = random_gain(reference, *self.gain_db, generator=g)
+            reference = amplitude_modulation(
+                reference, self.sr, self.am_depth, self.am_rate_hz, generator=g
+            )
+
+        colors = [k for k in kinds if k != "babble"]
+        noise = torch.zeros_like(c)
+        if colors:
+            white = torch.randn(c.shape, generator=g, device=c.device, dtype=c.dtype)
+            if all(k == "white" for k in colors):
+                exponent: float | torch.Tensor = 0.0
+            else:
+                table = torch.tensor(
+                    [COLOR_EXPONENTS.get(k, 0.0) for k in kinds], device=c.device, dtype=c.dtype
+                )
+                exponent = table[kind_idx].reshape(batch, 1)
+            noise = _shape_spectrum(white, exponent)
+        if "babble" in kinds:
+            rows = (kind_idx == kinds.index("babble")).nonzero().flatten().tolist()
+            sources = self._babble_clips(c.device)
+            for row in rows:
+                noise[row] = babble_noise(
+                    sources, time, self.n_talkers, generator=g, device=c.device
+                )
+
+        noisy = mix_at_snr(reference, noise, snr)
+        if return_reference:
+            return _unbatched(noisy, single), _unbatched(reference, single)
+        return _unbatched(noisy, single)
+
+    def describe(self) -> str:
+        """Return a one-line human description, e.g. for plots and training logs."""
+        lo, hi = _bounds(self.snr_db, "snr_db")
+        snr = f"{lo:g} dB SNR" if lo == hi else f"{lo:g}-{hi:g} dB SNR (uniform per clip)"
+        kinds = "/".join(self.kinds)
+        text = f"{kinds} noise at {snr}"
+        if self.multiplicative:
+            d_lo, d_hi = _bounds(self.am_depth, "am_depth")
+            r_lo, r_hi = _bounds(self.am_rate_hz, "am_rate_hz")
+            text += (
+                f", after a random gain of {self.gain_db[0]:g} to {self.gain_db[1]:g} dB and "
+                f"amplitude modulation (depth {d_lo:g}-{d_hi:g}, {r_lo:g}-{r_hi:g} Hz)"
+            )
+        return text
+
+
+# --------------------------------------------------------------------------------------------
+# Files (the CLI's `corrupt`)
+# --------------------------------------------------------------------------------------------
+
+
+def _zero_wav_peak_timestamp(path: Path) -> None:
+    """Zero the timestamp libsndfile writes into float WAVs' PEAK chunk (same input, same bytes)."""
+    with open(path, "r+b") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        size = path.stat().st_size
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk_id, chunk_len = struct.unpack("<4sI", f.read(8))
+            if chunk_id == b"PEAK" and chunk_len >= 8:
+                f.seek(pos + 12)  # after id, size and version
+                f.write(b"\0\0\0\0")
+                return
+            if chunk_id == b"data":
+                return
+            pos += 8 + chunk_len + (chunk_len & 1)
+
+
+def _mix_with_clipping(
+    reference: torch.Tensor, noise: torch.Tensor, snr_db: float, path: Path
+) -> torch.Tensor:
+    """Return float32 ``clip(reference + a * noise, -1, 1)`` with ``a`` set so its SNR is ``snr_db``.
+
+    Without clipping ``a`` has a closed form (:func:`mix_at_snr`). A file holds samples in
+    [-1, 1], so a loud input at a low SNR would be clipped on writing, lowering the noise and
+    raising the SNR. Clipping toward a reference inside [-1, 1] can only shrink each sample's
+    error, and the error grows monotonically with ``a``, so ``a`` is found by bisection.
+    """
+    r = reference.double()
+    n = noise.double()
+    signal = r.pow(2).sum()
+
+    def mixed(a: float) -> torch.Tensor:
+        return (r + a * n).clamp(-1.0, 1.0).float()
+
+    def snr_of(a: float) -> float:
+        return float(10 * torch.log10(signal / (mixed(a).double() - r).pow(2).sum()))
+
+    a0 = math.sqrt(float(signal / n.pow(2).sum()) / 10 ** (snr_db / 10))
+    if float((r + a0 * n).abs().max()) <= 1.0:
+        return mixed(a0)
+    lo, hi = a0, 2 * a0  # snr_of(lo) >= snr_db: clipping only removes error
+    for _ in range(64):
+        if snr_of(hi) <= snr_db:
+            break
+        lo, hi = hi, 2 * hi
+    else:
+        raise AudioDenoiseError(
+            f"{path}: cannot reach {snr_db:g} dB SNR within full scale (the input is too loud "
+            f"for that much noise); ask for a higher SNR"
+        )
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        err = snr_of(mid) - snr_db
+        if abs(err) < 1e-4:
+            return mixed(mid)
+        lo, hi = (mid, hi) if err > 0 else (lo, mid)
+    return mixed(0.5 * (lo + hi))
+
+
+def corrupt_file(
+    in_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    snr_db: float,
+    kind: str = "white",
+    multiplicative: bool = False,
+    seed: int = 0,
+    subtype: str | None = None,
+) -> float:
+    """Write a noisy copy of ``in_path`` to ``out_path`` and return its realised SNR in dB.
+
+    The input keeps its own sample rate; a multi-channel input is averaged to mono and the output
+    is mono, with the input's number of samples. ``kind`` is "white", "pink" or "brown". The noise
+    is scaled so that the written file's SNR against the (mono) input is ``snr_db``; the returned
+    value is measured by reading the written file back. WAV outputs default to 32-bit float
+    (subtype "FLOAT") so quantisation does not disturb the SNR (within 0.1 dB guaranteed); pass
+    ``subtype`` (e.g. "PCM_16") to override, at the price of quantisation noise on quiet inputs
+    at high SNR. Samples are kept within [-1, 1]: where the mix would clip, the noise level is
+    solved numerically so the SNR still holds.
+
+    With ``multiplicative=True`` the input is first scaled by a seeded :func:`random_gain` and
+    :func:`amplitude_modulation` (scaled down to full scale if that made it clip), and the SNR is
+    measured against that modulated signal.
+
+    The same ``seed`` writes byte-identical files; another seed draws other noise. The file is
+    written atomically. An unreadable input raises AudioLoadError naming it; a silent input too
+    (its SNR is undefined).
+    """
+    if kind not in COLOR_EXPONENTS:
+        raise ValueError(
+            f"corrupt_file: unknown noise kind {kind!r}; choose from {list(COLOR_EXPONENTS)}"
+        )
+    src, out = Path(in_path), Path(out_path)
+    wav, sr = read_audio(src)
+    reference = to_mono(wav)
+    if not bool((reference != 0).any()):
+        raise AudioLoadError(f"{src}: is silent (all samples zero), so an SNR is undefined")
+    g = make_generator(seed=seed)
+    if multiplicative:
+        reference = random_gain(reference, generator=g)
+        reference = amplitude_modulation(reference, sr, generator=g)
+        peak = float(reference.abs().max())
+        if peak > 1.0:
+            reference = reference / peak
+    noise = colored_noise(reference.shape, kind, generator=g)
+    noisy = _mix_with_clipping(reference, noise, float(snr_db), src)
+
+    if subtype is None and out.suffix.lower() in (".wav", ""):
+        subtype = "FLOAT"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Written under a temporary name first so the PEAK timestamp is fixed before the file appears.
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{out.name}.", suffix=out.suffix or ".wav", dir=out.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        save_audio(tmp, noisy, sr, subtype=subtype)
+        _zero_wav_peak_timestamp(tmp)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    written, _ = read_audio(out)
+    return float(measure_snr(reference, written)[0])
