@@ -81,7 +81,9 @@ def audio_info(path: PathLike) -> AudioInfo:
         raise AudioLoadError(f"{p}: not a readable audio file ({_short(exc)})") from None
     if info.frames <= 0:
         raise AudioLoadError(f"{p}: contains no audio samples")
-    return AudioInfo(p, int(info.samplerate), int(info.frames), int(info.channels), info.format, info.subtype)
+    return AudioInfo(
+        p, int(info.samplerate), int(info.frames), int(info.channels), info.format, info.subtype
+    )
 
 
 def _short(exc: Exception) -> str:
@@ -100,7 +102,9 @@ def read_audio(path: PathLike, start: int = 0, frames: int = -1) -> tuple[torch.
     """Return ``(wav, sr)`` at the file's own rate: float32 tensor (channels, time), all channels kept."""
     info = audio_info(path)
     try:
-        data, sr = sf.read(str(info.path), start=start, frames=frames, dtype="float32", always_2d=True)
+        data, sr = sf.read(
+            str(info.path), start=start, frames=frames, dtype="float32", always_2d=True
+        )
     except Exception as exc:
         raise AudioLoadError(f"{info.path}: could not decode audio ({_short(exc)})") from None
     if data.shape[0] == 0 and frames != 0:
@@ -131,7 +135,9 @@ def load_audio(path: PathLike, sr: int = DEFAULT_SR, mono: bool = True) -> torch
     return resample(wav, file_sr, sr).contiguous()
 
 
-def save_audio(path: PathLike, wav: torch.Tensor | np.ndarray, sr: int, subtype: str | None = None) -> Path:
+def save_audio(
+    path: PathLike, wav: torch.Tensor | np.ndarray, sr: int, subtype: str | None = None
+) -> Path:
     """Write (channels, time) or (time,) audio to ``path`` atomically and return the path.
 
     The file appears only once it is complete (written to a temporary file, then renamed), so a
@@ -166,7 +172,9 @@ class AudioCache:
     so a new Python process (the next notebook) skips decoding too.
     """
 
-    def __init__(self, sr: int = DEFAULT_SR, cache_dir: PathLike | None = None, max_items: int | None = None):
+    def __init__(
+        self, sr: int = DEFAULT_SR, cache_dir: PathLike | None = None, max_items: int | None = None
+    ):
         self.sr = sr
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.max_items = max_items

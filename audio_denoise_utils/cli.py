@@ -62,7 +62,7 @@ def _train_config(args: argparse.Namespace):
         "model": args.model,
         "epochs": args.epochs,
         "seed": args.seed,
-        "time_budget_s": args.time_budget,
+        "time_budget_s": args.time_budget or None,
         "batch_size": args.batch_size,
         "steps_per_epoch": args.steps_per_epoch,
     }
@@ -92,13 +92,17 @@ def _output_paths(inputs: Sequence[Path], output: Path) -> list[Path]:
     if len(inputs) == 1 and output.suffix.lower() == ".wav":
         return [output]
     if output.suffix.lower() == ".wav":
-        raise AudioDenoiseError(f"{output}: several inputs need an output directory, not a .wav file")
+        raise AudioDenoiseError(
+            f"{output}: several inputs need an output directory, not a .wav file"
+        )
     if output.exists() and not output.is_dir():
         raise AudioDenoiseError(f"{output}: exists and is not a directory")
     names = [p.name for p in inputs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise AudioDenoiseError(f"several inputs share the name {dupes[0]!r}; denoise them separately")
+        raise AudioDenoiseError(
+            f"several inputs share the name {dupes[0]!r}; denoise them separately"
+        )
     return [output / p.name for p in inputs]
 
 
@@ -151,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     d = sub.add_parser("download", help="download and extract RAVDESS speech (about 200 MB)")
-    d.add_argument("--dest", default="data/ravdess", help="destination folder (default: %(default)s)")
+    d.add_argument(
+        "--dest", default="data/ravdess", help="destination folder (default: %(default)s)"
+    )
     d.add_argument("--url", default=None, help="archive URL (default: the Zenodo RAVDESS archive)")
     d.add_argument("--md5", default=None, help="expected md5 of the archive")
     d.set_defaults(func=cmd_download)
@@ -161,18 +167,34 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", required=True)
     c.add_argument("--snr", type=float, required=True, help="signal-to-noise ratio in dB")
     c.add_argument("--noise", choices=["white", "pink", "brown"], default="white")
-    c.add_argument("--multiplicative", action="store_true", help="also apply random gain + slow amplitude modulation")
+    c.add_argument(
+        "--multiplicative",
+        action="store_true",
+        help="also apply random gain + slow amplitude modulation",
+    )
     c.add_argument("--seed", type=int, default=0)
     c.set_defaults(func=cmd_corrupt)
 
     t = sub.add_parser("train", help="train a denoiser (defaults: the course's best recipe)")
-    t.add_argument("--data", default=None, help="data folder (default: data/ravdess if present, else data/sample)")
+    t.add_argument(
+        "--data",
+        default=None,
+        help="data folder (default: data/ravdess if present, else data/sample)",
+    )
     t.add_argument("--model", default=None, help="model name (default: the course's best)")
     t.add_argument("--epochs", type=int, default=None)
     t.add_argument("--steps-per-epoch", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=None)
-    t.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
-    t.add_argument("--out", default="checkpoints/model.pt", help="checkpoint to write (default: %(default)s)")
+    t.add_argument(
+        "--time-budget",
+        type=float,
+        default=570.0,
+        help="stop cleanly (and keep the best checkpoint) after this many seconds, so a CPU run "
+        "stays under 10 minutes; 0 for no limit (default: %(default)s)",
+    )
+    t.add_argument(
+        "--out", default="checkpoints/model.pt", help="checkpoint to write (default: %(default)s)"
+    )
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     t.add_argument("--seed", type=int, default=None)
     t.set_defaults(func=cmd_train)
@@ -189,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", default=None, help="data folder (default as for train)")
     e.add_argument("--snr", type=float, nargs="+", default=[0.0, 5.0, 10.0])
     e.add_argument("--noise", choices=["white", "pink", "brown"], default="white")
-    e.add_argument("--max-clips", type=int, default=None, help="evaluate at most this many test clips")
+    e.add_argument(
+        "--max-clips", type=int, default=None, help="evaluate at most this many test clips"
+    )
     e.add_argument("--no-baselines", action="store_true")
     e.add_argument("--json", action="store_true", help="print the table as JSON")
     e.set_defaults(func=cmd_evaluate)

@@ -67,4 +67,6 @@ def setup(seed: int = 0, device: str = "auto") -> NotebookContext:
         f"device: {dev} | quick mode: {'on' if is_quick() else 'off'}\n"
         f"data: {note}"
     )
-    return NotebookContext(device=dev, data_dir=data_dir, data_note=note, quick=is_quick(), root=root)
+    return NotebookContext(
+        device=dev, data_dir=data_dir, data_note=note, quick=is_quick(), root=root
+    )

@@ -72,7 +72,9 @@ class _Stitcher:
         self.fade = fade
         self.tail: torch.Tensor | None = None  # previous chunk's output just past its seam
 
-    def push(self, out: torch.Tensor, read_start: int, keep_start: int, keep_stop: int) -> torch.Tensor:
+    def push(
+        self, out: torch.Tensor, read_start: int, keep_start: int, keep_stop: int
+    ) -> torch.Tensor:
         """Return the finished frames [keep_start, keep_stop) of a chunk output (channels, time)."""
         a, b = keep_start - read_start, keep_stop - read_start
         body = out[:, a:b].clone()
@@ -139,12 +141,17 @@ def denoise_file(
     os.close(fd)
     stitch = _Stitcher(min(int(FADE_SECONDS * sr), context))
     try:
-        with sf.SoundFile(str(src)) as fin, sf.SoundFile(tmp, "w", sr, 1, subtype, format=fmt) as fout:
+        with (
+            sf.SoundFile(str(src)) as fin,
+            sf.SoundFile(tmp, "w", sr, 1, subtype, format=fmt) as fout,
+        ):
             for r0, r1, k0, k1 in _chunks(n, chunk, context):
                 fin.seek(r0)
                 block = fin.read(r1 - r0, dtype="float32", always_2d=True)
                 if block.shape[0] != r1 - r0:
-                    raise AudioLoadError(f"{src}: truncated audio (could not read frames {r0}-{r1} of {n})")
+                    raise AudioLoadError(
+                        f"{src}: truncated audio (could not read frames {r0}-{r1} of {n})"
+                    )
                 check_finite(block, src)
                 mono = torch.from_numpy(np.ascontiguousarray(block.T)).mean(0, keepdim=True)
                 out = stitch.push(denoise_clip(model, mono, sr), r0, k0, k1)
@@ -157,3 +164,12 @@ def denoise_file(
         Path(tmp).unlink(missing_ok=True)
         raise
     return dst
+
+
+def as_method(model: nn.Module, sr: int = DEFAULT_SR):
+    """Return ``fn(noisy (1,1,T), clean) -> (1,1,T)`` denoising with ``model``, for metrics.evaluate."""
+
+    def method(noisy: torch.Tensor, clean: torch.Tensor | None = None) -> torch.Tensor:
+        return denoise(model, noisy[0], sr).unsqueeze(0)
+
+    return method

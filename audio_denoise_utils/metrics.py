@@ -15,9 +15,11 @@ better for all four:
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -368,3 +370,38 @@ def format_table(df: pd.DataFrame, digits: int = 2) -> str:
                 cells.append(f"{float(value):.{3 if key == 'stoi' else digits}f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def evaluate_checkpoint(
+    checkpoint: str | os.PathLike,
+    data_dir: str | os.PathLike | None = None,
+    snrs: Sequence[float] = (0, 5, 10),
+    noise: str = "white",
+    max_clips: int | None = None,
+    include_baselines: bool = True,
+    metrics: Sequence[str] = METRICS,
+    progress: bool = True,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Return the :func:`evaluate` table of a checkpoint (and the baselines) on held-out actors.
+
+    ``data_dir`` is a RAVDESS-layout folder (default: RAVDESS when downloaded, else the bundled
+    sample); its test actors (see ``ravdess.split_by_actor``) are speakers the model never saw.
+    """
+    from .audio import AudioCache
+    from .baselines import baselines_for
+    from .enhance import as_method
+    from .ravdess import default_data_dir, list_clips, split_by_actor
+    from .training import load_checkpoint, model_name
+
+    model, _ = load_checkpoint(checkpoint)
+    sr = int(model.config.get("sample_rate", 16000))
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    paths = list(split_by_actor(list_clips(root, strict=False))["test"]["path"])
+    paths = paths[:max_clips] if max_clips else paths
+    clips = AudioCache(sr).load_many(paths)
+    methods = dict(baselines_for(sr)) if include_baselines else {}
+    methods[model_name(model)] = as_method(model.eval(), sr)
+    return evaluate(
+        methods, clips, snrs=snrs, noise=noise, sr=sr, seed=seed, metrics=metrics, progress=progress
+    )

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 MODELS: dict[str, type[nn.Module]] = {}
-DEFAULT_MODEL = "mask"  # provisional: the lead picks the default by measurement
+DEFAULT_MODEL = "mask"  # chosen by measurement: benchmarks/quality.py, README "Results"
 
 LEVEL_MODES = ("rms", "peak", "none")
 _LEVEL_EPS = 1e-5  # about -100 dBFS: anything quieter is treated as silence
@@ -421,7 +421,7 @@ class MaskNet(Denoiser):
         self,
         n_fft: int = 512,
         hop_length: int = 128,
-        channels: int = 256,
+        channels: int = 128,
         blocks: int = 6,
         kernel_size: int = 3,
         compress: float = 0.3,
@@ -485,3 +485,35 @@ class MaskNet(Denoiser):
                 length=x.shape[-1],
             )
         return wav.reshape(batch, 1, -1)[..., :length]
+
+
+def trace_shapes(model: nn.Module, length: int = 16000):  # -> pandas.DataFrame
+    """Return a table of each block's output shape for a (1, 1, length) input, via forward hooks.
+
+    The blocks are the children of the model's top-level parts (or the parts themselves when
+    they have no children): enough detail to follow the shapes without drowning in layers.
+    """
+    import pandas as pd
+
+    rows: list[tuple[str, str, tuple[int, ...]]] = [("input", "", (1, 1, length))]
+
+    def record(name: str):
+        def hook(module: nn.Module, inputs: tuple, output: Any) -> None:
+            out = output[0] if isinstance(output, tuple) else output
+            rows.append((name, type(module).__name__, tuple(out.shape)))
+
+        return hook
+
+    parts = [
+        (f"{top}.{sub}" if sub else top, module)
+        for top, part in model.named_children()
+        for sub, module in (list(part.named_children()) or [("", part)])
+    ]
+    hooks = [module.register_forward_hook(record(name)) for name, module in parts]
+    try:
+        with torch.no_grad():
+            rows.append(("output", "", tuple(model(torch.zeros(1, 1, length)).shape)))
+    finally:
+        for h in hooks:
+            h.remove()
+    return pd.DataFrame(rows, columns=["block", "type", "output shape"])

@@ -305,6 +305,12 @@ def mix_at_snr(
     return _unbatched((c64 + scale * n64).to(c.dtype), single)
 
 
+def _inverse_rms(x: torch.Tensor) -> torch.Tensor:
+    """Return 1 / RMS of ``x``, or 0 for silence (no host sync: this runs on the GPU per talker)."""
+    rms = x.pow(2).mean().sqrt()
+    return torch.where(rms > 0, 1 / rms.clamp_min(torch.finfo(x.dtype).tiny), torch.zeros_like(rms))
+
+
 def babble_noise(
     clips: Sequence[torch.Tensor],
     length: int,
@@ -348,14 +354,8 @@ def babble_noise(
         else:
             start = min(int(u_start * size), size - 1)
             crop = clip.repeat(math.ceil(length / size) + 1)[start : start + length]
-        rms = crop.pow(2).mean().sqrt()
-        if float(rms) == 0.0:
-            continue
-        out += crop / rms * 10 ** (-level_range_db * u_level / 20)
-    rms = out.pow(2).mean().sqrt()
-    if float(rms) > 0:
-        out = out / rms
-    return out.unsqueeze(0)
+        out += crop * _inverse_rms(crop) * 10 ** (-level_range_db * u_level / 20)
+    return (out * _inverse_rms(out)).unsqueeze(0)
 
 
 def add_noise(

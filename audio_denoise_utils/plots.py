@@ -331,6 +331,8 @@ def plot_comparison(
         for ax in axes[row]:
             if row < n - 1:
                 ax.set_xlabel("")
+    # Shared x axes take the last row's limits: show the longest clip in full instead.
+    axes[0, 0].set_xlim(0, max(max(x.size for x in arrays.values()) / sr, 1 / sr))
     if images:
         fig.colorbar(
             images[0],

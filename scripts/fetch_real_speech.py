@@ -6,8 +6,9 @@ run this script to build it. Each package is fetched with ``apt-get download`` i
 folder and unpacked with ``dpkg-deb -x`` there, so nothing is installed system-wide.
 
 Needs: Debian/Ubuntu with apt (run ``apt-get update`` once), dpkg-deb and sox (``apt-get install
--y sox libsox-fmt-all`` for Ogg and GSM; Debian's sox decodes both). Network access to the Debian
-archive. A package that cannot be found or is too large is skipped with a message.
+-y sox``; its libsox-fmt-base decodes Ogg Vorbis and GSM), network access to the Debian archive
+(about 150 MB of downloads, about 20 s of processing). A package that cannot be found or is larger
+than --max-mb (600) is skipped with a message.
 
 Output: data/realspeech/<source>_<speaker>_<nn>.wav (16 kHz, mono, 16-bit PCM, peak -1 dBFS,
 2-4.5 s: short clips of one speaker are joined with 0.1 s gaps, long prompts are cut at pauses)
@@ -41,13 +42,16 @@ from audio_denoise_utils.audio import save_audio  # noqa: E402
 
 SR = 16_000
 MIN_S, MAX_S = 2.0, 4.5  # utterance length: long enough for SI-SDR to mean something
+MIN_LAST_S = 1.5  # a group's last, shorter utterance is kept from this length on
 GAP_S = 0.1  # silence between joined clips
 EDGE_S = 0.05  # original audio kept around each trimmed clip
+MAX_PAUSE_S = 0.4  # longer pauses inside a clip are shortened to this
 PEAK_DBFS = -1.0
 TRIM_DB = 40.0  # frames this far below the loudest frame count as silence
+NOISE_MARGIN_DB = 8.0  # ... and so do frames this close to the noise floor (10th percentile)
 # A clip whose loud frames are less than this far above its quiet frames is too noisy to serve as
 # a clean reference (radio recordings, hiss); digitally silent gaps give ~100 dB.
-MIN_DYNAMIC_RANGE_DB = 25.0
+MIN_DYNAMIC_RANGE_DB = 30.0
 MAX_PACKAGE_MB = 600
 MANIFEST_FIELDS = (
     "file",
@@ -91,7 +95,9 @@ def _sorted(paths: list[Path]) -> list[Path]:
 
 def _alsa(root: Path) -> list[Group]:
     files = [
-        p for p in _sorted(list((root / "usr/share/sounds/alsa").glob("*.wav"))) if p.stem != "Noise"
+        p
+        for p in _sorted(list((root / "usr/share/sounds/alsa").glob("*.wav")))
+        if p.stem != "Noise"
     ]
     return [Group("alsa", "en", files, 4)]
 
@@ -108,15 +114,19 @@ def _klettres(root: Path) -> list[Group]:
     return groups
 
 
-def _asterisk(lang: str, max_utts: int = 3) -> Callable[[Path], list[Group]]:
+def _asterisk(lang: str, speaker: str = "") -> Callable[[Path], list[Group]]:
     def groups(root: Path) -> list[Group]:
         base = root / "usr/share/asterisk/sounds"
         out = []
-        for d in sorted(p for p in base.iterdir() if p.is_dir()):
-            # Core sounds: <lang>_<REGION>_<f|m>_<Name>; prompt packages: a bare language folder.
-            speaker = d.name.split("_")[-1].lower() if "_" in d.name else lang
+        # Whole prompts sit in one real folder per voice (digits/, letters/ hold single words;
+        # top-level links point back into it).
+        for d in sorted(p for p in base.iterdir() if p.is_dir() and not p.is_symlink()):
             files = _sorted([p for p in d.iterdir() if p.suffix in (".wav", ".gsm")])
-            out.append(Group(f"{lang}-{speaker}", lang, files, max_utts))
+            if not files:
+                continue
+            # Core sounds name the folder <lang>_<REGION>_<f|m>_<Name>.
+            who = speaker or d.name.split("_")[-1].lower()
+            out.append(Group(f"{lang}-{who}", lang, files, 3))
         return out
 
     return groups
@@ -129,27 +139,33 @@ _CODEC2_CLEAN = ("hts1a", "hts2a", "morig", "forig", "big_dog", "cross")
 
 def _codec2(root: Path) -> list[Group]:
     base = root / "usr/share/codec2"
-    groups = [Group(n.replace("_", ""), "en", [base / "wav" / f"{n}.wav"], 1) for n in _CODEC2_CLEAN]
+    groups = [
+        Group(n.replace("_", ""), "en", [base / "wav" / f"{n}.wav"], 1) for n in _CODEC2_CLEAN
+    ]
     groups.append(Group("speech16k", "en", [base / "raw/speech_orig_16k.wav"], 2))
     return [g for g in groups if g.files[0].exists()]
 
 
 SOURCES: tuple[Source, ...] = (
     Source("alsa-utils", "alsa", _alsa, note="ALSA speaker-test voice ('Front Left' ...)"),
-    Source("klettres-data", "klettres", _klettres, note="KLettres letters/syllables, 20+ languages"),
+    Source(
+        "klettres-data", "klettres", _klettres, note="KLettres letters/syllables, 20+ languages"
+    ),
     Source("asterisk-core-sounds-en-wav", "asterisk", _asterisk("en")),
     Source("asterisk-core-sounds-fr-wav", "asterisk", _asterisk("fr"), stanza="fr-*"),
     Source("asterisk-core-sounds-it-wav", "asterisk", _asterisk("it"), stanza="it-*"),
-    Source("asterisk-core-sounds-ru-wav", "asterisk", _asterisk("ru"), stanza="ru-*"),
-    Source("asterisk-prompt-it-menardi-wav", "asterisk", _asterisk("it")),
+    Source("asterisk-core-sounds-ru-wav", "asterisk", _asterisk("ru", "ivrvoice"), stanza="ru-*"),
+    Source("asterisk-prompt-it-menardi-wav", "asterisk", _asterisk("it", "menardi")),
     Source(
         "asterisk-prompt-fr-armelle",
         "asterisk",
-        _asterisk("fr", 3),
+        _asterisk("fr", "armelle"),
         licence="permissive (redistribution with notice; see copyright)",
     ),
-    Source("asterisk-prompt-es-co", "asterisk", _asterisk("es", 3), licence="GPL-2"),
-    Source("codec2-examples", "codec2", _codec2, note="codec2 reference speech recordings"),
+    Source("asterisk-prompt-es-co", "asterisk", _asterisk("es", "july"), licence="GPL-2"),
+    Source(
+        "codec2-examples", "codec2", _codec2, stanza="wav/*", note="codec2 reference recordings"
+    ),
 )
 # Looked at and not used: gcompris-qt-data ships no voices (GCompris downloads them at run time);
 # hedgewars-data voices are pitch-shifted cartoon characters; asterisk-core-sounds-es-wav is the
@@ -197,13 +213,16 @@ def read_licence(root: Path, source: Source) -> str:
                 return lic.group(1).strip()
     if source.licence:
         return source.licence
-    return "unknown (see /usr/share/doc/%s/copyright)" % source.package
+    return f"unknown (see /usr/share/doc/{source.package}/copyright)"
 
 
 def decode(path: Path, tmp: Path) -> tuple[np.ndarray, int]:
     """Return (float32 mono audio at 16 kHz, original sample rate) decoded by sox."""
     out = tmp / "decoded.wav"
-    res = _run(["sox", str(path), "-e", "floating-point", "-b", "32", "-c", "1", str(out)] + ["rate", "-v", str(SR)])
+    res = _run(
+        ["sox", str(path), "-e", "floating-point", "-b", "32", "-c", "1", str(out)]
+        + ["rate", "-v", str(SR)]
+    )
     if res.returncode != 0:
         raise ValueError(f"{path.name}: sox could not decode it ({res.stderr.strip()[-200:]})")
     orig_sr = int(float(_run(["soxi", "-r", str(path)]).stdout.strip() or 0))
@@ -224,12 +243,25 @@ def dynamic_range_db(wav: np.ndarray) -> float:
 
 
 def trim(wav: np.ndarray) -> np.ndarray:
-    """Return ``wav`` cut to its speech plus EDGE_S of the original audio either side."""
+    """Return ``wav`` cut to its speech plus EDGE_S either side, long inner pauses shortened."""
     hop = SR // 100
     db = frame_db(wav, hop)
-    loud = np.flatnonzero(db > db.max() - TRIM_DB)
+    # Silence is far below the peak, or (in a hissy recording) just above the noise floor.
+    loud = db > max(db.max() - TRIM_DB, np.percentile(db, 10) + NOISE_MARGIN_DB)
+    idx = np.flatnonzero(loud)
     edge = int(EDGE_S * SR)
-    return wav[max(0, loud[0] * hop - edge) : min(len(wav), (loud[-1] + 1) * hop + edge)]
+    keep = np.zeros(len(wav), bool)
+    keep[max(0, idx[0] * hop - edge) : min(len(wav), (idx[-1] + 1) * hop + edge)] = True
+    # Some recordings hold seconds of silence between two words; keep MAX_PAUSE_S of each.
+    half = int(MAX_PAUSE_S * SR / 2)
+    quiet_runs = np.flatnonzero(
+        np.diff(np.concatenate([[1], loud[idx[0] : idx[-1] + 1], [1]]).astype(int))
+    )
+    for start, stop in zip(quiet_runs[::2], quiet_runs[1::2], strict=True):
+        a, b = (idx[0] + start) * hop, (idx[0] + stop) * hop
+        if b - a > 2 * half:
+            keep[a + half : b - half] = False
+    return wav[keep]
 
 
 def split_long(wav: np.ndarray) -> list[np.ndarray]:
@@ -289,6 +321,9 @@ def utterances(group: Group, tmp: Path) -> list[tuple[np.ndarray, list[Path], in
                 cur, cur_files, cur_dr = [], [], []
                 if len(out) >= group.max_utts:
                     break
+    # A single short recording (codec2's 1.6-2 s originals) still makes a usable utterance.
+    if cur and len(out) < group.max_utts and length(cur) >= MIN_LAST_S:
+        emit()
     return out
 
 
@@ -325,7 +360,9 @@ def gather(out_dir: Path, only: set[str] | None, max_mb: float) -> list[dict[str
                             "package": source.package,
                             "version": version,
                             "licence": licence,
-                            "original_paths": ";".join("/" + str(f.relative_to(root)) for f in files),
+                            "original_paths": ";".join(
+                                "/" + str(f.relative_to(root)) for f in files
+                            ),
                             "duration_s": f"{len(wav) / SR:.3f}",
                             "speaker": group.speaker,
                             "language": group.language,
@@ -344,9 +381,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="PKG", help="fetch only these packages")
     parser.add_argument("--max-mb", type=float, default=MAX_PACKAGE_MB, help="skip bigger packages")
     args = parser.parse_args(argv)
-    missing = [t for t in ("apt-get", "apt-cache", "dpkg-deb", "sox", "soxi") if not shutil.which(t)]
+    missing = [
+        t for t in ("apt-get", "apt-cache", "dpkg-deb", "sox", "soxi") if not shutil.which(t)
+    ]
     if missing:
-        print(f"error: needs {', '.join(missing)} (a Debian/Ubuntu system with sox)", file=sys.stderr)
+        print(
+            f"error: needs {', '.join(missing)} (a Debian/Ubuntu system with sox)", file=sys.stderr
+        )
         return 1
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

@@ -43,9 +43,7 @@ PAD_S = 0.15  # silence kept before and after the speech
 TRIM_DB = 45.0  # frames quieter than (loudest frame - TRIM_DB) count as silence
 CLIPS_PER_ACTOR = 10
 MAX_TOTAL_BYTES = 7_500_000
-APT_PACKAGES = (
-    "sox flite espeak-ng festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"
-)
+APT_PACKAGES = "sox flite espeak-ng festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"
 
 
 @dataclass(frozen=True)
@@ -108,9 +106,7 @@ STRONG = 1.7  # strong intensity = the normal change raised to this power (a lar
 LEVEL_JITTER_DB = 0.75  # per-clip level variation, from a hash of the file name
 
 # Every (emotion, intensity) RAVDESS uses; neutral has no strong version.
-COMBOS: tuple[tuple[int, int], ...] = ((1, 1),) + tuple(
-    (e, i) for e in range(2, 9) for i in (1, 2)
-)
+COMBOS: tuple[tuple[int, int], ...] = ((1, 1),) + tuple((e, i) for e in range(2, 9) for i in (1, 2))
 
 
 @dataclass(frozen=True)
@@ -196,7 +192,7 @@ def synthesize(clip: Clip, tmp: Path) -> np.ndarray:
         (tmp / "text.txt").write_text(text + "\n")
         if a.voice.endswith("_hts"):
             # HTS: speed through the engine's -r; its pitch model ignores intonation targets.
-            setup = f"(set! hts_engine_params (append hts_engine_params (list '(\"-r\" {syn_rate:.4f}))))"
+            setup = f'(set! hts_engine_params (append hts_engine_params (list \'("-r" {syn_rate:.4f}))))'
             pitch_fix = 1200 * math.log2(syn_f0 / a.native_f0)
         else:
             setup = (
@@ -232,7 +228,8 @@ def synthesize(clip: Clip, tmp: Path) -> np.ndarray:
         clip.name,
     )
     wav, sr = sf.read(str(out), dtype="float32")
-    assert sr == SR, (out, sr)
+    if sr != SR:
+        raise RuntimeError(f"{clip.name}: sox wrote {sr} Hz, expected {SR}")
     return wav
 
 
@@ -298,4 +295,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -24,7 +24,10 @@ def run_notebook(path: Path, out_dir: Path, timeout: int) -> float:
     """Execute one notebook in its own folder; write .ipynb and .html; return seconds taken."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()
     try:
@@ -46,10 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     os.environ["AUDIO_DENOISE_QUICK"] = "1" if args.quick else "0"
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    # The kernel must draw figures inline for the HTML: never inherit a headless backend.
+    os.environ.pop("MPLBACKEND", None)
     out_dir = (ROOT / args.out).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [Path(n).resolve() for n in args.notebooks] or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    paths = [Path(n).resolve() for n in args.notebooks] or sorted(
+        (ROOT / "notebooks").glob("[0-9]*.ipynb")
+    )
     total, failed = 0.0, []
     for path in paths:
         print(f"running {path.name} ...", flush=True)
@@ -61,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         total += secs
         print(f"  done in {secs:.0f} s -> {out_dir / path.name}", flush=True)
-    print(f"{len(paths) - len(failed)}/{len(paths)} notebooks executed in {total:.0f} s; output in {out_dir}")
+    print(
+        f"{len(paths) - len(failed)}/{len(paths)} notebooks executed in {total:.0f} s; output in {out_dir}"
+    )
     return 1 if failed else 0
 
 

@@ -14,7 +14,9 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BADGE_RE = re.compile(r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/[\w.-]+/notebooks/([\w.-]+\.ipynb)")
+BADGE_RE = re.compile(
+    r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/[\w.-]+/notebooks/([\w.-]+\.ipynb)"
+)
 REPO_RE = re.compile(r'^(\s*REPO\s*=\s*)"[^"]*"', re.MULTILINE)
 BRANCH_RE = re.compile(r'^(\s*BRANCH\s*=\s*)"[^"]*"', re.MULTILINE)
 
@@ -28,7 +30,10 @@ def course_repo() -> tuple[str, str]:
 def rewrite(text: str, repo: str, branch: str) -> str:
     """Return ``text`` with every badge URL and REPO/BRANCH assignment pointing at repo@branch."""
     text = BADGE_RE.sub(
-        lambda m: f"https://colab.research.google.com/github/{repo}/blob/{branch}/notebooks/{m.group(1)}", text
+        lambda m: (
+            f"https://colab.research.google.com/github/{repo}/blob/{branch}/notebooks/{m.group(1)}"
+        ),
+        text,
     )
     text = REPO_RE.sub(lambda m: f'{m.group(1)}"{repo}"', text)
     return BRANCH_RE.sub(lambda m: f'{m.group(1)}"{branch}"', text)
@@ -48,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
             nb = json.loads(path.read_text())
             changed = False
             for cell in nb["cells"]:
-                src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+                src = (
+                    "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+                )
                 new = rewrite(src, repo, branch)
                 if new != src:
                     cell["source"], changed = new, True

@@ -171,3 +171,22 @@ def test_clip_bank_feeds_corruption(clips: list[torch.Tensor]) -> None:
     clean = bank.sample(8, 1000, gen)
     noisy = Corruption(snr_db=5.0)(clean, gen)
     assert torch.allclose(measure_snr(clean, noisy), torch.full((8,), 5.0), atol=0.01)
+
+
+def test_speed_perturb_changes_length_and_pitch_but_not_the_originals():
+    from audio_denoise_utils.dataset import speed_perturb
+
+    sr = 16000
+    t = torch.arange(sr) / sr
+    clip = torch.sin(2 * torch.pi * 400 * t).unsqueeze(0)
+    extra = speed_perturb([clip], (0.8, 1.0, 1.25), sr)
+    assert len(extra) == 2  # factor 1.0 is skipped
+    slow, fast = extra
+    assert slow.shape[-1] == round(0.8 * sr) and fast.shape[-1] == round(1.25 * sr)
+
+    def peak_hz(x: torch.Tensor) -> float:
+        spec = torch.fft.rfft(x[0]).abs()
+        return float(spec.argmax()) * sr / x.shape[-1]
+
+    assert abs(peak_hz(slow) - 400 / 0.8) < 5 and abs(peak_hz(fast) - 400 / 1.25) < 5
+    assert torch.equal(clip, torch.sin(2 * torch.pi * 400 * t).unsqueeze(0))

@@ -204,3 +204,15 @@ def test_bad_hyperparameters_raise() -> None:
         build_model("conv", level="loudness")
     with pytest.raises(ValueError, match="kernel_size"):
         build_model("unet", kernel_size=7, stride=4)
+
+
+def test_trace_shapes_lists_blocks_and_keeps_the_model_clean():
+    from audio_denoise_utils import models
+
+    torch.manual_seed(0)
+    model = models.build_model("conv")
+    table = models.trace_shapes(model, 4000)
+    assert table.iloc[0]["output shape"] == (1, 1, 4000)
+    assert table.iloc[-1]["output shape"] == (1, 1, 4000)
+    assert len(table) > 4  # the encoder/decoder blocks are listed between input and output
+    assert all(not m._forward_hooks for m in model.modules())  # hooks removed afterwards

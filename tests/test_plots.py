@@ -285,3 +285,11 @@ def test_save_figure_writes_atomically(tmp_path):
     svg = plots.save_figure(fig.axes[0], tmp_path / "wave.svg")
     assert b"<svg" in svg.read_bytes()[:500]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sub", "wave.svg"]
+
+
+@pytest.mark.parametrize("kind", ["waveform", "spectrogram", "both"])
+def test_comparison_shows_the_longest_clip_in_full(kind):
+    long, short = tone(1.8), tone(1.0)
+    fig = plots.plot_comparison({"long": long, "short": short}, SR, kind=kind)
+    for ax in fig.axes[:2]:
+        assert ax.get_xlim()[1] == pytest.approx(long.shape[-1] / SR, rel=1e-3)

@@ -6,7 +6,7 @@ import base64
 import io
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import matplotlib
 
@@ -317,7 +317,7 @@ def test_upload_panel_limits_length_and_reacts_to_the_upload_widget():
             "type": "audio/wav",
             "size": len(data),
             "content": memoryview(data),
-            "last_modified": datetime.now(timezone.utc),
+            "last_modified": datetime.now(UTC),
         },
     )
     assert panel.name == "clip.wav" and panel.denoised.shape == (1, int(0.3 * SR))

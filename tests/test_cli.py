@@ -1,0 +1,306 @@
+"""The `audio-denoise` command line on good and bad input (in-process, plus one real subprocess)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from test_ravdess import make_zip, md5  # the loopback archive builder shared with the data tests
+
+from audio_denoise_utils.cli import main
+from audio_denoise_utils.models import build_model
+from audio_denoise_utils.training import load_checkpoint, save_checkpoint
+
+SR = 16_000
+
+
+def speech_like(seconds: float, sr: int = SR, seed: int = 0) -> np.ndarray:
+    """A harmonic tone with vibrato and syllable-like on/off envelope, peak 0.5."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = 110 + 40 * rng.random() + 10 * np.sin(2 * np.pi * 5 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    x = sum(np.sin(k * phase) / k for k in range(1, 12))
+    env = np.pad((np.sin(2 * np.pi * 3 * t) > -0.3).astype(float), (0, 400))
+    x = x * np.convolve(env, np.ones(400) / 400, mode="same")[: len(t)]
+    return (0.5 * x / np.abs(x).max()).astype(np.float32)
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(["-q", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and "Traceback" not in err
+    return lines[0]
+
+
+# --- download ------------------------------------------------------------------------------
+
+
+def test_download_good_archive_then_noop(http_server, tmp_path, capsys):
+    body, files = make_zip()
+    url = http_server.add("/a.zip", body)
+    dest = tmp_path / "ravdess"
+    code, out, _ = run(capsys, "download", "--dest", str(dest), "--url", url, "--md5", md5(body))
+    assert code == 0 and str(dest) in out
+    assert {str(p.relative_to(dest)) for p in dest.rglob("*.wav")} == set(files)
+    n_requests = len(http_server.requests)
+    code, _, _ = run(capsys, "download", "--dest", str(dest), "--url", url, "--md5", md5(body))
+    assert code == 0 and len(http_server.requests) == n_requests  # complete: no new request
+
+
+def test_download_wrong_md5_is_refused_and_leaves_nothing(http_server, tmp_path, capsys):
+    body, _ = make_zip()
+    url = http_server.add("/a.zip", body)
+    dest = tmp_path / "ravdess"
+    code, _, err = run(capsys, "download", "--dest", str(dest), "--url", url, "--md5", "0" * 32)
+    assert code == 1 and "md5" in one_error_line(err).lower()
+    assert not list(tmp_path.rglob("*.wav"))
+
+
+def test_download_zip_slip_is_refused_and_leaves_nothing(http_server, tmp_path, capsys):
+    body, _ = make_zip(extra=[("../evil.wav", b"x")])
+    url = http_server.add("/slip.zip", body)
+    dest = tmp_path / "deep" / "ravdess"
+    code, _, err = run(capsys, "download", "--dest", str(dest), "--url", url, "--md5", md5(body))
+    assert code == 1 and "evil.wav" in one_error_line(err)
+    assert not list(tmp_path.rglob("*.wav")) and not (tmp_path / "deep" / "evil.wav").exists()
+
+
+# --- corrupt --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clean_wav(tmp_path) -> Path:
+    path = tmp_path / "clean.wav"
+    sf.write(path, speech_like(1.5), SR, subtype="PCM_16")
+    return path
+
+
+def measured_snr(clean_path: Path, noisy_path: Path) -> float:
+    clean, _ = sf.read(clean_path, dtype="float64")
+    noisy, _ = sf.read(noisy_path, dtype="float64")
+    return 10 * np.log10(np.sum(clean**2) / np.sum((noisy - clean) ** 2))
+
+
+@pytest.mark.parametrize("snr", [0, 2.5, 5, 10, 15, 20])
+def test_corrupt_hits_the_requested_snr(clean_wav, tmp_path, capsys, snr):
+    out = tmp_path / f"noisy_{snr}.wav"
+    code, stdout, _ = run(
+        capsys, "corrupt", str(clean_wav), "-o", str(out), "--snr", str(snr), "--seed", "3"
+    )
+    assert code == 0 and "SNR" in stdout
+    assert abs(measured_snr(clean_wav, out) - snr) < 0.1
+
+
+def test_corrupt_same_seed_same_bytes_other_seed_other_noise(clean_wav, tmp_path, capsys):
+    paths = [tmp_path / f"{name}.wav" for name in ("a", "b", "c")]
+    for path, seed in zip(paths, ["7", "7", "8"], strict=True):
+        assert (
+            run(capsys, "corrupt", str(clean_wav), "-o", str(path), "--snr", "5", "--seed", seed)[0]
+            == 0
+        )
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert paths[0].read_bytes() != paths[2].read_bytes()
+
+
+def test_corrupt_missing_input_is_one_line(tmp_path, capsys):
+    code, _, err = run(
+        capsys, "corrupt", str(tmp_path / "nope.wav"), "-o", str(tmp_path / "o.wav"), "--snr", "5"
+    )
+    assert code == 1 and "nope.wav" in one_error_line(err)
+    assert not (tmp_path / "o.wav").exists()
+
+
+# --- denoise --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    """An (untrained) small mask model: the CLI contract does not depend on the weights."""
+    torch.manual_seed(0)
+    model = build_model("mask", channels=32, blocks=2)
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt", model)
+
+
+def write_inputs(folder: Path) -> dict[str, Path]:
+    """Good inputs in several shapes and bad inputs of each kind the CLI must refuse."""
+    folder.mkdir(exist_ok=True)
+    good = {
+        "mono16k.wav": (speech_like(1.3), SR, "PCM_16"),
+        "stereo44k.wav": (
+            np.stack([speech_like(0.9, 44100), speech_like(0.9, 44100, 1)], 1),
+            44100,
+            "PCM_16",
+        ),
+        "float48k.flac": (speech_like(0.7, 48000), 48000, "PCM_24"),
+        "silence.wav": (np.zeros(8000, np.float32), SR, "PCM_16"),
+        "short.wav": (speech_like(0.01), SR, "PCM_16"),
+    }
+    paths = {}
+    for name, (data, sr, subtype) in good.items():
+        paths[name] = folder / name
+        sf.write(paths[name], data, sr, subtype=subtype)
+    (folder / "empty.wav").write_bytes(b"")
+    (folder / "notes.wav").write_text("this is not audio\n" * 20)
+    full = (folder / "mono16k.wav").read_bytes()
+    (folder / "truncated.wav").write_bytes(full[: len(full) // 2])
+    nan = speech_like(0.5)
+    nan[100] = np.nan
+    sf.write(folder / "nan.wav", nan, SR, subtype="FLOAT")
+    for name in ("empty.wav", "notes.wav", "truncated.wav", "nan.wav"):
+        paths[name] = folder / name
+    return paths
+
+
+BAD = ("empty.wav", "notes.wav", "truncated.wav", "nan.wav")
+
+
+def test_denoise_keeps_rate_and_length_and_skips_bad_files(checkpoint, tmp_path, capsys):
+    inputs = write_inputs(tmp_path / "in")
+    out_dir = tmp_path / "out"
+    code, _, err = run(
+        capsys,
+        "denoise",
+        "--checkpoint",
+        str(checkpoint),
+        *map(str, inputs.values()),
+        "-o",
+        str(out_dir),
+    )
+    assert code == 1  # some inputs were bad
+    err_lines = [line for line in err.splitlines() if line.strip()]
+    assert len(err_lines) == len(BAD) and "Traceback" not in err
+    for name in BAD:
+        assert sum(name in line for line in err_lines) == 1, err
+        assert not (out_dir / name).exists()
+    for name, src in inputs.items():
+        if name in BAD:
+            continue
+        info_in, info_out = sf.info(str(src)), sf.info(str(out_dir / name))
+        assert (info_out.samplerate, info_out.frames, info_out.channels) == (
+            info_in.samplerate,
+            info_in.frames,
+            1,
+        )
+        data, _ = sf.read(out_dir / name)
+        assert np.isfinite(data).all()
+    silent, _ = sf.read(out_dir / "silence.wav")
+    assert np.abs(silent).max() < 1e-3
+    assert not list(out_dir.glob(".*part"))  # no temporary files left behind
+
+
+def test_denoise_single_file_output(checkpoint, tmp_path, capsys):
+    src = tmp_path / "in.wav"
+    sf.write(src, speech_like(2.0), SR)
+    out = tmp_path / "cleaned.wav"
+    code, stdout, _ = run(
+        capsys, "denoise", "--checkpoint", str(checkpoint), str(src), "-o", str(out)
+    )
+    assert code == 0 and sf.info(str(out)).frames == sf.info(str(src)).frames
+
+
+def test_denoise_bad_checkpoint_is_one_line(tmp_path, capsys):
+    src = tmp_path / "in.wav"
+    sf.write(src, speech_like(0.5), SR)
+    bogus = tmp_path / "model.pt"
+    bogus.write_bytes(b"not a checkpoint")
+    code, _, err = run(
+        capsys, "denoise", "--checkpoint", str(bogus), str(src), "-o", str(tmp_path / "o.wav")
+    )
+    assert code == 1 and "model.pt" in one_error_line(err)
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_module_entry_point_prints_no_traceback(tmp_path):
+    """The real process: `python -m audio_denoise_utils` with a missing checkpoint."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "audio_denoise_utils",
+            "denoise",
+            "--checkpoint",
+            str(tmp_path / "x.pt"),
+            "a.wav",
+            "-o",
+            str(tmp_path / "o.wav"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+# --- train and evaluate ---------------------------------------------------------------------
+
+
+def test_train_then_evaluate_on_a_tiny_dataset(tmp_path, capsys, monkeypatch):
+    data = tmp_path / "data"
+    for actor in (1, 2, 3, 4):
+        folder = data / f"Actor_{actor:02d}"
+        folder.mkdir(parents=True)
+        for stmt in (1, 2):
+            sf.write(
+                folder / f"03-01-01-01-0{stmt}-01-{actor:02d}.wav",
+                speech_like(1.2, seed=actor * 10 + stmt),
+                SR,
+            )
+    monkeypatch.setenv("AUDIO_DENOISE_ROOT", str(tmp_path))  # decode cache goes under tmp_path
+    ckpt = tmp_path / "model.pt"
+    code, stdout, _ = run(
+        capsys,
+        "train",
+        "--data",
+        str(data),
+        "--model",
+        "conv",
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--batch-size",
+        "2",
+        "--out",
+        str(ckpt),
+        "--device",
+        "cpu",
+        "--seed",
+        "1",
+    )
+    assert code == 0 and ckpt.exists() and str(ckpt) in stdout
+    model, info = load_checkpoint(ckpt)
+    assert info["model"]["name"] == "conv"
+    code, stdout, _ = run(
+        capsys,
+        "evaluate",
+        "--checkpoint",
+        str(ckpt),
+        "--data",
+        str(data),
+        "--snr",
+        "5",
+        "--json",
+        "--max-clips",
+        "1",
+    )
+    assert code == 0
+    import json
+
+    rows = json.loads(stdout)
+    methods = {row["method"] for row in rows}
+    assert {"noisy", "conv", "spectral_gating", "spectral_subtraction", "oracle_irm"} <= methods
+    assert all(row["input_snr"] == 5 for row in rows)

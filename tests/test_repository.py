@@ -1,0 +1,86 @@
+"""Repository conventions: notebooks stripped and well-formed, badges in sync, set-up files agree."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+EXPECTED = [
+    "01_explore_ravdess",
+    "02_corrupting_audio",
+    "03_building_the_autoencoder",
+    "04_training",
+    "05_evaluating_and_listening",
+    "06_denoise_your_own_audio",
+]
+
+
+def cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+def source(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def test_the_six_notebooks_exist():
+    assert [p.stem for p in NOTEBOOKS] == EXPECTED
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_stripped_and_follows_the_conventions(path):
+    nb = cells(path)
+    code = [c for c in nb if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), (
+        "outputs committed"
+    )
+    first = source(nb[0])
+    assert nb[0]["cell_type"] == "markdown" and first.startswith("# ")
+    assert f"notebooks/{path.name})" in first and "colab-badge.svg" in first
+    setup = source(nb[1])
+    assert nb[1]["cell_type"] == "code" and "google.colab" in setup and "course.setup(" in setup
+    assert "pip install" in setup and "torch" not in setup.split("pip install", 1)[1].split("\n")[0]
+    long = [len(source(c).splitlines()) for c in code if len(source(c).splitlines()) > 40]
+    assert not long, f"code cells over 40 lines: {long}"
+    assert any("## Exercises" in source(c) for c in nb if c["cell_type"] == "markdown")
+
+
+def test_badges_and_colab_cells_match_pyproject():
+    proc = subprocess.run(
+        [sys.executable, "scripts/update_badges.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make course" in readme
+
+
+def test_environment_yml_installs_the_package_itself():
+    env = (ROOT / "environment.yml").read_text()
+    assert '-e ".[dev]"' in env
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert all(">=" in d and "==" not in d for d in deps)  # lower bounds only
+
+
+def test_shipped_checkpoint_is_small_and_loads():
+    from audio_denoise_utils.course import shipped_checkpoint
+    from audio_denoise_utils.training import load_checkpoint
+
+    path = shipped_checkpoint()
+    assert path.stat().st_size <= 5 * 1024 * 1024
+    model, info = load_checkpoint(path)
+    assert info["model"]["name"] == "mask" and "optimizer" not in info
+    assert (path.parent / "README.md").exists()  # the command that made it is recorded beside it

@@ -1,0 +1,153 @@
+"""The bundled synthetic sample (data/sample/) and the helpers of the two data scripts.
+
+The sample stands in for RAVDESS whenever it is absent, so it must look like RAVDESS to every
+module that reads it: names, folders, genders, statements, emotions, rate and length.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import textwrap
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+import torch
+
+from audio_denoise_utils.audio import audio_info, load_audio
+from audio_denoise_utils.ravdess import parse_filename
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+WAVS = sorted(SAMPLE.glob("Actor_*/*.wav"))
+
+
+def _script(name: str) -> ModuleType:
+    """Import scripts/<name>.py as a module (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sample_holds_only_ravdess_named_wavs_in_actor_folders() -> None:
+    files = [p for p in SAMPLE.rglob("*") if p.is_file()]
+    assert len(WAVS) >= 48, f"only {len(WAVS)} clips in {SAMPLE}"
+    assert sorted(files) == WAVS, "data/sample/ must hold only Actor_XX/*.wav"
+    for path in WAVS:
+        meta = parse_filename(path)  # raises MetadataError on a malformed name
+        assert (meta.modality, meta.vocal_channel) == ("audio-only", "speech"), path
+        assert path.parent.name == f"Actor_{meta.actor:02d}", path
+        assert meta.gender == ("male" if meta.actor % 2 else "female"), path
+
+
+def test_sample_covers_genders_statements_emotions_and_fits_size() -> None:
+    metas = [parse_filename(p) for p in WAVS]
+    actors = {m.actor for m in metas}
+    assert len({a for a in actors if a % 2}) >= 2, f"male actors: {sorted(actors)}"
+    assert len({a for a in actors if a % 2 == 0}) >= 2, f"female actors: {sorted(actors)}"
+    assert {m.statement for m in metas} == {1, 2}
+    assert len({m.emotion for m in metas}) >= 4
+    assert {m.intensity for m in metas} == {"normal", "strong"}
+    for actor in actors:  # every speaker says both sentences, so a per-actor split sees both
+        assert {m.statement for m in metas if m.actor == actor} == {1, 2}, actor
+    total = sum(p.stat().st_size for p in WAVS)
+    assert total <= 8_000_000, f"sample is {total} bytes"
+
+
+@pytest.mark.parametrize("path", WAVS, ids=lambda p: p.name)
+def test_every_clip_is_16k_mono_pcm_speech_of_sane_length(path: Path) -> None:
+    info = audio_info(path)
+    assert (info.sample_rate, info.channels, info.subtype) == (16000, 1, "PCM_16")
+    wav = load_audio(path)
+    assert wav.dtype == torch.float32 and wav.shape[0] == 1
+    assert torch.isfinite(wav).all()
+    seconds = wav.shape[1] / 16000
+    assert 0.5 <= seconds <= 6.0, f"{path.name}: {seconds:.2f} s"
+    peak = wav.abs().max().item()
+    assert 10 ** (-12 / 20) <= peak <= 10 ** (-0.9 / 20), f"{path.name}: peak {peak:.3f}"
+    # Speech fills most of the clip: trimmed to ~0.15 s of silence at each end.
+    frames = wav[0, : wav.shape[1] // 160 * 160].reshape(-1, 160)
+    active = (frames.pow(2).mean(dim=1) > (peak * 10 ** (-40 / 20)) ** 2).float()
+    assert active.mean() > 0.5, f"{path.name}: mostly silent"
+    assert active[:10].sum() < 10 and active[-10:].sum() < 10, f"{path.name}: not padded"
+
+
+def test_sample_is_exactly_what_make_sample_plans() -> None:
+    make_sample = _script("make_sample")
+    planned = {c.relpath for c in make_sample.plan()}
+    assert planned == {str(p.relative_to(SAMPLE)) for p in WAVS}
+    # Each actor's voice matches the RAVDESS gender convention: odd male, even female.
+    for actor in make_sample.ACTORS:
+        assert (actor.f0 < 150) == (actor.number % 2 == 1), actor
+
+
+def test_trim_and_level_pads_and_sets_peak() -> None:
+    make_sample = _script("make_sample")
+    sr = make_sample.SR
+    t = np.arange(sr) / sr
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t).astype(np.float32)
+    wav = np.concatenate([np.zeros(sr // 2), tone, np.zeros(sr)]).astype(np.float32)
+    out = make_sample.trim_and_level(wav, -3.0)
+    assert abs(20 * np.log10(np.abs(out).max()) + 3.0) < 0.01
+    assert abs(len(out) / sr - (1.0 + 2 * make_sample.PAD_S)) < 0.02
+    # Too little silence in the input: zeros are added so the padding is still there.
+    tight = make_sample.trim_and_level(tone, -1.0)
+    assert abs(len(tight) / sr - (1.0 + 2 * make_sample.PAD_S)) < 0.02
+    assert np.abs(tight[: int(0.1 * sr)]).max() == 0
+
+
+def test_fetch_helpers_split_trim_and_measure_noise() -> None:
+    fetch = _script("fetch_real_speech")
+    sr = fetch.SR
+    rng = np.random.default_rng(0)
+    t = np.arange(sr) / sr
+    word = (0.5 * np.sin(2 * np.pi * 180 * t[: sr // 2])).astype(np.float32)
+    silence = np.zeros(2 * sr, np.float32)
+    # A long pause inside a clip is shortened, the edges keep EDGE_S of the original.
+    out = fetch.trim(np.concatenate([silence, word, silence, word, silence]))
+    expect = 2 * 0.5 + fetch.MAX_PAUSE_S + 2 * fetch.EDGE_S
+    assert abs(len(out) / sr - expect) < 0.03
+    # A 10 s recording is cut into pieces no longer than MAX_S, losing almost nothing.
+    speech = np.concatenate([np.concatenate([word, np.zeros(sr // 4, np.float32)])] * 13)
+    pieces = fetch.split_long(speech)
+    assert len(pieces) >= 3 and all(len(p) <= fetch.MAX_S * sr for p in pieces)
+    # Clean speech with silent gaps has a wide dynamic range; hiss throughout a narrow one.
+    noisy = speech + 0.1 * rng.standard_normal(len(speech)).astype(np.float32)
+    assert fetch.dynamic_range_db(speech) > 60
+    assert fetch.dynamic_range_db(noisy) < fetch.MIN_DYNAMIC_RANGE_DB
+
+
+def test_fetch_reads_the_licence_stanza_of_the_speech(tmp_path: Path) -> None:
+    fetch = _script("fetch_real_speech")
+    doc = tmp_path / "usr/share/doc/pkg"
+    doc.mkdir(parents=True)
+    (doc / "copyright").write_text(
+        textwrap.dedent(
+            """\
+            Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+
+            Files: *
+            Copyright: someone
+            License: CC-BY-SA-3.0
+
+            Files: ru-*
+            Copyright: someone else
+            License: CC-BY-3.0
+            """
+        )
+    )
+    src = fetch.Source("pkg", "x", lambda root: [])
+    assert fetch.read_licence(tmp_path, src) == "CC-BY-SA-3.0"
+    ru = fetch.Source("pkg", "x", lambda root: [], stanza="ru-*")
+    assert fetch.read_licence(tmp_path, ru) == "CC-BY-3.0"
+    (doc / "copyright").write_text("Free text, GPL version 2.\n")
+    assert (
+        fetch.read_licence(tmp_path, fetch.Source("pkg", "x", lambda r: [], licence="GPL-2"))
+        == "GPL-2"
+    )
+    assert "unknown" in fetch.read_licence(tmp_path, src)
