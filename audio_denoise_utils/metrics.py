@@ -19,7 +19,6 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -388,18 +387,14 @@ def evaluate_checkpoint(
     ``data_dir`` is a RAVDESS-layout folder (default: RAVDESS when downloaded, else the bundled
     sample); its test actors (see ``ravdess.split_by_actor``) are speakers the model never saw.
     """
-    from .audio import AudioCache
     from .baselines import baselines_for
     from .enhance import as_method
-    from .ravdess import default_data_dir, list_clips, split_by_actor
+    from .ravdess import load_split
     from .training import load_checkpoint, model_name
 
     model, _ = load_checkpoint(checkpoint)
     sr = int(model.config.get("sample_rate", 16000))
-    root = Path(data_dir) if data_dir is not None else default_data_dir()
-    paths = list(split_by_actor(list_clips(root, strict=False))["test"]["path"])
-    paths = paths[:max_clips] if max_clips else paths
-    clips = AudioCache(sr).load_many(paths)
+    _, clips = load_split(data_dir, "test", limit=max_clips, sr=sr)
     methods = dict(baselines_for(sr)) if include_baselines else {}
     methods[model_name(model)] = as_method(model.eval(), sr)
     return evaluate(

@@ -31,7 +31,7 @@ from . import DEFAULT_SR
 from .audio import read_audio, save_audio, to_mono
 from .errors import AudioDenoiseError, AudioLoadError
 
-NOISE_KINDS = ("white", "pink", "brown", "babble")
+NOISE_KINDS = ("white", "pink", "brown", "babble", "seed")
 # Power spectral density ~ 1 / f**exponent.
 COLOR_EXPONENTS = {"white": 0.0, "pink": 1.0, "brown": 2.0}
 
@@ -457,6 +457,8 @@ class Corruption:
     - ``snr_db``: a float, or a (low, high) range sampled uniformly per clip.
     - ``noise``: one kind or a tuple of kinds ("white", "pink", "brown", "babble"); each clip gets
       one kind drawn uniformly. "babble" needs ``babble_clips`` (other speakers' clean clips).
+      "seed" (alone) is the original study's procedure, :func:`seed_corrupt`: approximate-SNR
+      white noise, then every sample multiplied by 1 or 2; kept to reproduce the seed's recipe.
     - ``multiplicative``: first scale each clip by :func:`random_gain` (``gain_db``) and
       :func:`amplitude_modulation` (``am_depth``, ``am_rate_hz`` at rate ``sr``), then add noise.
       The SNR is then measured against the *modulated* signal (the noise is mixed at the request
@@ -487,6 +489,10 @@ class Corruption:
         if unknown or not kinds:
             raise ValueError(
                 f"unknown noise kind(s) {unknown or kinds}; choose from {list(NOISE_KINDS)}"
+            )
+        if "seed" in kinds and (len(kinds) > 1 or self.multiplicative):
+            raise ValueError(
+                'noise "seed" is the whole seed procedure: use it alone, without multiplicative'
             )
         if "babble" in kinds and not self.babble_clips:
             raise ValueError('noise "babble" needs babble_clips (clean clips of other speakers)')
@@ -525,6 +531,17 @@ class Corruption:
         u = torch.rand(batch, 2, generator=g, device=c.device, dtype=_acc_dtype(c.device))
         snr = _draw(u[:, 0], self.snr_db, "snr_db")
         kind_idx = (u[:, 1] * len(kinds)).long().clamp(max=len(kinds) - 1)
+
+        if kinds == ("seed",):
+            # The seed normalised clips before corrupting them; scale back so the clean clip
+            # stays the target at its own level.
+            peak = c.abs().amax(dim=-1, keepdim=True)
+            noisy = seed_corrupt(c, snr, generator=g) * peak
+            return (
+                (_unbatched(noisy, single), _unbatched(c, single))
+                if return_reference
+                else _unbatched(noisy, single)
+            )
 
         reference = c
         if self.multiplicative:

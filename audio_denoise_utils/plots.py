@@ -456,7 +456,7 @@ def plot_loss_curves(
     ax.grid(True, alpha=0.25)
     if "val_si_sdr" in frame.columns and frame["val_si_sdr"].notna().any():
         ax2 = ax.twinx()
-        (h,) = ax2.plot(
+        (line,) = ax2.plot(
             frame["epoch"],
             frame["val_si_sdr"],
             color=COLORS["metric"],
@@ -467,7 +467,7 @@ def plot_loss_curves(
         )
         # The checkpoint kept by fit() is the epoch with the best validation SI-SDR: mark it.
         best = frame["val_si_sdr"].idxmax()
-        h = ax2.scatter(
+        star = ax2.scatter(
             [frame["epoch"][best]],
             [frame["val_si_sdr"][best]],
             marker="*",
@@ -477,10 +477,9 @@ def plot_loss_curves(
             zorder=5,
             label=f"best (epoch {frame['epoch'][best]:g})",
         )
-        handles.append(h)
+        handles += [line, star]
         ax2.set_ylabel("val SI-SDR (dB)", color=COLORS["metric"])
         ax2.tick_params(axis="y", colors=COLORS["metric"])
-        handles.append(h)
     if len(frame):
         from matplotlib.ticker import MaxNLocator
 

@@ -781,3 +781,31 @@ __all__ = [
     "safe_extract",
     "split_by_actor",
 ]
+
+
+def load_split(
+    data_dir: PathLike | None = None,
+    split: str = "train",
+    limit: int | None = None,
+    sr: int = 16_000,
+    cache: Any = None,
+) -> tuple[pd.DataFrame, list]:
+    """Return ``(table, clips)`` of one actor split: metadata rows and (1, T) clips in that order.
+
+    ``data_dir`` defaults to :func:`default_data_dir`; ``limit`` keeps that many evenly spaced
+    clips (so every actor of the split stays represented). Clips are decoded through ``cache``
+    (default: an :class:`~audio_denoise_utils.audio.AudioCache` at ``sr`` stored under
+    data/cache), so a second call, even from another notebook, does not decode again.
+    """
+    from .audio import AudioCache
+
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    splits = split_by_actor(list_clips(root, strict=False))
+    if split not in splits:
+        raise SplitError(f"unknown split {split!r}; choose one of {sorted(splits)}")
+    table = splits[split]
+    if limit is not None and len(table) > limit:
+        rows = sorted({round(i * (len(table) - 1) / max(limit - 1, 1)) for i in range(limit)})
+        table = table.iloc[rows]
+    cache = cache if cache is not None else AudioCache(sr, cache_dir=project_root() / "data" / "cache")
+    return table.reset_index(drop=True), cache.load_many(table["path"])

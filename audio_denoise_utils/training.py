@@ -981,6 +981,23 @@ def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> tuple[nn.Modul
 # ---------------------------------------------------------------------------------------------
 
 
+
+def seconds_per_step(
+    config: TrainConfig,
+    train_clips: Sequence[torch.Tensor],
+    device: str | torch.device | None = None,
+    steps: int = 2,
+) -> float:
+    """Return the measured seconds per optimiser step of ``config`` (a throwaway model, no validation).
+
+    Runs three tiny epochs and keeps the fastest after the first: the first pays start-up costs,
+    and the minimum resists a busy moment on a shared machine. Multiply by ``config.total_steps``
+    for an honest estimate of a run's length before starting it.
+    """
+    probe = dataclasses.replace(config, epochs=3, steps_per_epoch=steps, out=None, time_budget_s=None)
+    history = fit(None, train_clips, [], probe, device=device, progress=False)
+    return min(history.epoch_time[1:]) / steps
+
 @dataclass
 class TrainResult:
     """What :func:`train_from_directory` did: checkpoint path, history, device, data, seconds."""
@@ -1018,8 +1035,7 @@ def train_from_directory(
     decoded once at ``config.sample_rate`` and cached under data/cache. ``out`` receives the best
     checkpoint; ``run_dir`` (optional) receives last.pt/best.pt for resuming.
     """
-    from .audio import AudioCache
-    from .ravdess import default_data_dir, list_clips, project_root, split_by_actor
+    from .ravdess import default_data_dir, load_split
 
     config = dataclasses.replace(config or TrainConfig())
     if out is not None:
@@ -1027,10 +1043,8 @@ def train_from_directory(
     if not config.out:
         raise AudioDenoiseError("train_from_directory needs an output checkpoint path (out=...)")
     root = Path(data_dir) if data_dir is not None else default_data_dir()
-    splits = split_by_actor(list_clips(root, strict=False))
-    cache = AudioCache(config.sample_rate, cache_dir=project_root() / "data" / "cache")
-    train = cache.load_many(splits["train"]["path"])
-    val = cache.load_many(_subset(list(splits["val"]["path"]), config.max_val_clips))
+    _, train = load_split(root, "train", sr=config.sample_rate)
+    _, val = load_split(root, "val", limit=config.max_val_clips, sr=config.sample_rate)
     dev = pick_device(device, quiet=not is_main_process())
     t0 = time.perf_counter()
     history = fit(
@@ -1062,6 +1076,7 @@ __all__ = [
     "model_name",
     "pick_device",
     "save_checkpoint",
+    "seconds_per_step",
     "seed_everything",
     "train_from_directory",
     "train_generator",

@@ -10,8 +10,8 @@ Methods: the noisy input, spectral gating, spectral subtraction, the oracle idea
 every checkpoint passed with ``--checkpoint NAME=PATH``. Writes a markdown table, JSON and a bar
 chart into ``--out`` (default benchmarks/results). Example (what the README quotes)::
 
-    python benchmarks/quality.py --checkpoint default=checkpoints/default.pt \
-        --checkpoint seed_dense=runs/bench/seed_dense.pt --checkpoint conv=runs/bench/conv.pt
+    python scripts/fetch_real_speech.py          # once: real human speech into data/realspeech
+    python benchmarks/quality.py --checkpoint default=checkpoints/default.pt --train-references
 """
 
 from __future__ import annotations
@@ -29,10 +29,44 @@ from audio_denoise_utils.audio import load_audio
 from audio_denoise_utils.baselines import BASELINES
 from audio_denoise_utils.enhance import as_method
 from audio_denoise_utils.metrics import evaluate, format_table
-from audio_denoise_utils.ravdess import list_clips, project_root, split_by_actor
+from audio_denoise_utils.ravdess import load_split, project_root
 from audio_denoise_utils.training import load_checkpoint
 
 ROOT = project_root()
+
+#: Reference models trained by ``--train-references`` (same data and step budget as the default).
+REFERENCES = {
+    # The seed's recipe at CPU scale: dense autoencoder, sigmoid output, MSE, the seed's noise
+    # (white at ~10 dB, then every sample x1 or x2), constant learning rate, no augmentation.
+    "seed_dense": dict(
+        model="dense",
+        model_kwargs=dict(
+            frame_length=1024, hidden=512, bottleneck=64, dropout=0.2, output="sigmoid"
+        ),
+        loss="mse",
+        noise=("seed",),
+        snr_db=(10.0, 10.0),
+        schedule="constant",
+        grad_clip=None,
+        speed_perturb=(),
+    ),
+    # The convolutional autoencoder with the course's recipe (everything else default).
+    "conv": dict(model="conv"),
+}
+
+
+def train_references(out_dir: Path, data_dir: str) -> dict[str, Path]:
+    """Train the :data:`REFERENCES` on ``data_dir``; return {name: checkpoint path}."""
+    from audio_denoise_utils.training import TrainConfig, train_from_directory
+
+    paths = {}
+    for name, overrides in REFERENCES.items():
+        result = train_from_directory(
+            data_dir, TrainConfig(**overrides), out=out_dir / f"{name}.pt", device="cpu"
+        )
+        print(result, flush=True)
+        paths[name] = result.checkpoint
+    return paths
 
 
 def real_speech_clips(folder: Path, include_narrowband: bool = False) -> list[torch.Tensor]:
@@ -50,13 +84,6 @@ def real_speech_clips(folder: Path, include_narrowband: bool = False) -> list[to
     return clips
 
 
-def held_out_clips(data_dir: Path, limit: int | None) -> list[torch.Tensor]:
-    """Return the test-actor clips of a RAVDESS-layout folder."""
-    test = split_by_actor(list_clips(data_dir))["test"]
-    paths = list(test["path"])[:limit] if limit else list(test["path"])
-    return [load_audio(p) for p in paths]
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write its outputs; return 0."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -72,10 +99,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-clips", type=int, default=None)
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     p.add_argument("--tag", default="quality", help="output file stem")
+    p.add_argument(
+        "--train-references",
+        action="store_true",
+        help="first train the seed-recipe dense model and the conv autoencoder into runs/bench/ and add them",
+    )
     args = p.parse_args(argv)
     torch.set_num_threads(2)
 
     methods = {name: fn for name, fn in BASELINES.items()}
+    if args.train_references:
+        refs = train_references(ROOT / "runs" / "bench", args.data)
+        args.checkpoint += [f"{name}={path}" for name, path in refs.items()]
     for spec in args.checkpoint:
         name, _, path = spec.partition("=")
         model, _ = load_checkpoint(path)
@@ -88,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         if test_set == "real":
             clips = real_speech_clips(Path(args.real), args.include_narrowband)
         else:
-            clips = held_out_clips(Path(args.data), args.max_clips)
+            clips = load_split(args.data, "test", limit=args.max_clips)[1]
         clips = clips[: args.max_clips] if args.max_clips else clips
         print(
             f"{test_set}: {len(clips)} clips, {sum(c.shape[-1] for c in clips) / 16000:.0f} s",
