@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-import tempfile
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -21,6 +21,7 @@ import torch
 
 from . import DEFAULT_SR
 from .errors import AudioLoadError
+from .files import atomic_write
 
 PathLike = str | os.PathLike
 
@@ -42,27 +43,37 @@ class AudioInfo:
         return self.frames / self.sample_rate if self.sample_rate else 0.0
 
 
+def riff_chunks(f: BinaryIO, size: int) -> Iterator[tuple[bytes, int, int]]:
+    """Yield ``(chunk_id, offset, declared_length)`` of each chunk of an open RIFF/WAVE file.
+
+    Yields nothing when the file is not RIFF/WAVE. The caller may seek freely between chunks.
+    """
+    f.seek(0)
+    head = f.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return
+    pos = 12
+    while pos + 8 <= size:
+        f.seek(pos)
+        chunk_id, chunk_len = struct.unpack("<4sI", f.read(8))
+        yield chunk_id, pos, chunk_len
+        pos += 8 + chunk_len + (chunk_len & 1)
+
+
 def _check_wav_truncation(path: Path) -> None:
     """Raise if a RIFF/WAVE file's data chunk declares more bytes than the file holds."""
+    size = path.stat().st_size
     with open(path, "rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        for chunk_id, pos, chunk_len in riff_chunks(f, size):
+            if chunk_id != b"data":
+                continue
+            # 0 and 0xFFFFFFFF mean "unknown length" (files written by streaming recorders).
+            if chunk_len not in (0, 0xFFFFFFFF) and pos + 8 + chunk_len > size:
+                raise AudioLoadError(
+                    f"{path}: truncated WAV file (header declares {chunk_len} bytes of audio, "
+                    f"file holds {size - pos - 8})"
+                )
             return
-        size = path.stat().st_size
-        pos = 12
-        while pos + 8 <= size:
-            f.seek(pos)
-            chunk_id, chunk_len = struct.unpack("<4sI", f.read(8))
-            if chunk_id == b"data":
-                # 0 and 0xFFFFFFFF mean "unknown length" (files written by streaming recorders).
-                if chunk_len not in (0, 0xFFFFFFFF) and pos + 8 + chunk_len > size:
-                    have = size - pos - 8
-                    raise AudioLoadError(
-                        f"{path}: truncated WAV file (header declares {chunk_len} bytes of audio, "
-                        f"file holds {have})"
-                    )
-                return
-            pos += 8 + chunk_len + (chunk_len & 1)
 
 
 def audio_info(path: PathLike) -> AudioInfo:
@@ -152,15 +163,8 @@ def save_audio(
     fmt = p.suffix.lstrip(".").upper() or "WAV"
     if subtype is None and fmt == "WAV":
         subtype = "PCM_16"
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
-    os.close(fd)
-    try:
+    with atomic_write(p) as tmp:
         sf.write(tmp, np.clip(arr.T, -1.0, 1.0), sr, format=fmt, subtype=subtype)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return p
 
 

@@ -7,8 +7,6 @@ inaudible. Output keeps the input's sample rate and number of samples (mono).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from torch import nn
 from . import DEFAULT_SR
 from .audio import PathLike, audio_info, check_finite, resample
 from .errors import AudioLoadError
+from .files import atomic_write
 
 #: Seconds of audio (at the file's rate) processed per chunk, and context added on each side.
 CHUNK_SECONDS = 30.0
@@ -136,12 +135,10 @@ def denoise_file(
     if fmt not in sf.available_formats():
         raise AudioLoadError(f"{dst}: cannot write audio with extension {dst.suffix!r}")
     subtype = output_subtype(info.subtype, fmt)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".part", dir=dst.parent)
-    os.close(fd)
     stitch = _Stitcher(min(int(FADE_SECONDS * sr), context))
     try:
         with (
+            atomic_write(dst) as tmp,
             sf.SoundFile(str(src)) as fin,
             sf.SoundFile(tmp, "w", sr, 1, subtype, format=fmt) as fout,
         ):
@@ -156,13 +153,8 @@ def denoise_file(
                 mono = torch.from_numpy(np.ascontiguousarray(block.T)).mean(0, keepdim=True)
                 out = stitch.push(denoise_clip(model, mono, sr), r0, k0, k1)
                 fout.write(np.clip(out[0].numpy(), -1.0, 1.0))
-        os.replace(tmp, dst)
     except sf.LibsndfileError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise AudioLoadError(f"{src}: could not decode audio ({exc})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return dst
 
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import struct
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +26,9 @@ from pathlib import Path
 import torch
 
 from . import DEFAULT_SR
-from .audio import read_audio, save_audio, to_mono
+from .audio import read_audio, riff_chunks, save_audio, to_mono
 from .errors import AudioDenoiseError, AudioLoadError
+from .files import atomic_write
 
 NOISE_KINDS = ("white", "pink", "brown", "babble", "seed")
 # Power spectral density ~ 1 / f**exponent.
@@ -599,21 +598,13 @@ class Corruption:
 def _zero_wav_peak_timestamp(path: Path) -> None:
     """Zero the timestamp libsndfile writes into float WAVs' PEAK chunk (same input, same bytes)."""
     with open(path, "r+b") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return
-        size = path.stat().st_size
-        pos = 12
-        while pos + 8 <= size:
-            f.seek(pos)
-            chunk_id, chunk_len = struct.unpack("<4sI", f.read(8))
+        for chunk_id, pos, chunk_len in riff_chunks(f, path.stat().st_size):
             if chunk_id == b"PEAK" and chunk_len >= 8:
                 f.seek(pos + 12)  # after id, size and version
                 f.write(b"\0\0\0\0")
                 return
             if chunk_id == b"data":
                 return
-            pos += 8 + chunk_len + (chunk_len & 1)
 
 
 def _mix_with_clipping(
@@ -707,19 +698,9 @@ def corrupt_file(
 
     if subtype is None and out.suffix.lower() in (".wav", ""):
         subtype = "FLOAT"
-    out.parent.mkdir(parents=True, exist_ok=True)
     # Written under a temporary name first so the PEAK timestamp is fixed before the file appears.
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{out.name}.", suffix=out.suffix or ".wav", dir=out.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_write(out, suffix=out.suffix or ".wav") as tmp:
         save_audio(tmp, noisy, sr, subtype=subtype)
         _zero_wav_peak_timestamp(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     written, _ = read_audio(out)
     return float(measure_snr(reference, written)[0])

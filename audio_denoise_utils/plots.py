@@ -16,13 +16,14 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+
+from .files import atomic_write
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -769,13 +770,6 @@ def save_figure(fig: Figure | Axes, path: str | os.PathLike, dpi: int = 150) -> 
         raise TypeError(f"expected a matplotlib Figure or Axes, got {type(fig).__name__}")
     p = Path(path)
     fmt = p.suffix.lstrip(".").lower() or "png"
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
-    os.close(fd)
-    try:
+    with atomic_write(p) as tmp:
         figure.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return p

@@ -807,5 +807,7 @@ def load_split(
     if limit is not None and len(table) > limit:
         rows = sorted({round(i * (len(table) - 1) / max(limit - 1, 1)) for i in range(limit)})
         table = table.iloc[rows]
-    cache = cache if cache is not None else AudioCache(sr, cache_dir=project_root() / "data" / "cache")
+    cache = (
+        cache if cache is not None else AudioCache(sr, cache_dir=project_root() / "data" / "cache")
+    )
     return table.reset_index(drop=True), cache.load_many(table["path"])

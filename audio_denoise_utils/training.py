@@ -23,7 +23,6 @@ import os
 import pickle
 import random
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -38,6 +37,7 @@ from torch import nn
 
 from . import DEFAULT_SR, __version__
 from .errors import AudioDenoiseError, CheckpointError
+from .files import atomic_write
 from .losses import build_loss, si_sdr_per_clip
 
 PathLike = str | os.PathLike
@@ -851,17 +851,10 @@ def save_checkpoint(
         "package_version": __version__,
         "torch_version": str(torch.__version__),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, suffix=".tmp") as tmp, open(tmp, "wb") as fh:
+        torch.save(payload, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
     return path
 
 
@@ -981,7 +974,6 @@ def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> tuple[nn.Modul
 # ---------------------------------------------------------------------------------------------
 
 
-
 def seconds_per_step(
     config: TrainConfig,
     train_clips: Sequence[torch.Tensor],
@@ -994,9 +986,12 @@ def seconds_per_step(
     and the minimum resists a busy moment on a shared machine. Multiply by ``config.total_steps``
     for an honest estimate of a run's length before starting it.
     """
-    probe = dataclasses.replace(config, epochs=3, steps_per_epoch=steps, out=None, time_budget_s=None)
+    probe = dataclasses.replace(
+        config, epochs=3, steps_per_epoch=steps, out=None, time_budget_s=None
+    )
     history = fit(None, train_clips, [], probe, device=device, progress=False)
     return min(history.epoch_time[1:]) / steps
+
 
 @dataclass
 class TrainResult:

@@ -78,3 +78,21 @@ def test_nan_in_a_later_chunk_leaves_no_output(model, tmp_path):
 def test_as_method_shapes(model):
     noisy = tone(0.5, 16000).unsqueeze(0)
     assert as_method(model)(noisy, noisy).shape == noisy.shape
+
+
+def test_atomic_write_gives_normal_permissions_and_cleans_up(tmp_path):
+    import os
+
+    from audio_denoise_utils.files import atomic_write
+
+    old = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "ok.txt") as tmp:
+            tmp.write_text("done")
+        assert (tmp_path / "ok.txt").stat().st_mode & 0o777 == 0o644
+        with pytest.raises(RuntimeError), atomic_write(tmp_path / "bad.txt") as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("failed mid-way")
+    finally:
+        os.umask(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.txt"]

@@ -366,10 +366,14 @@ def test_corruption_seed_kind_reproduces_the_seed_procedure():
     clean = (0.3 * torch.sin(2 * torch.pi * 220 * t)).reshape(1, 1, -1).repeat(2, 1, 1)
     noisy = Corruption(snr_db=50.0, noise="seed")(clean, gen)
     ratio = noisy / clean
-    loud = clean.abs() > 0.1  # where the sine is large the x1/x2 factor is visible through the noise
+    loud = (
+        clean.abs() > 0.1
+    )  # where the sine is large the x1/x2 factor is visible through the noise
     near_one = (ratio[loud] - 1).abs() < 0.15
     near_two = (ratio[loud] - 2).abs() < 0.15
     assert (near_one | near_two).all() and 0.4 < near_two.float().mean() < 0.6
-    assert torch.allclose(measure_snr(clean, noisy), torch.full((2,), 3.0), atol=1.0)  # ~3 dB whatever asked
+    assert torch.allclose(
+        measure_snr(clean, noisy), torch.full((2,), 3.0), atol=1.0
+    )  # ~3 dB whatever asked
     with pytest.raises(ValueError, match="seed"):
         Corruption(noise=("seed", "white"))

@@ -296,7 +296,12 @@ def test_comparison_shows_the_longest_clip_in_full(kind):
 
 
 def test_loss_curve_legend_names_each_curve_once():
-    hist = {"epoch": [1, 2, 3], "train_loss": [3, 2, 1], "val_loss": [3.5, 2.5, 2], "val_si_sdr": [5, 9, 8]}
+    hist = {
+        "epoch": [1, 2, 3],
+        "train_loss": [3, 2, 1],
+        "val_loss": [3.5, 2.5, 2],
+        "val_si_sdr": [5, 9, 8],
+    }
     fig = plots.plot_loss_curves(hist)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels == ["train loss", "val loss", "val SI-SDR", "best (epoch 2)"]
