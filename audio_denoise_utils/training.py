@@ -207,6 +207,13 @@ class TrainConfig:
     time_budget_s: float | None = None  # stop cleanly once this many seconds have passed
     out: str | None = None  # final checkpoint (best by validation SI-SDR), written during fit
 
+    def __post_init__(self) -> None:
+        # A single noise kind may be given as a string: "white" means ("white",).
+        if isinstance(self.noise, str):
+            self.noise = (self.noise,)
+        self.noise = tuple(self.noise)
+        self.speed_perturb = tuple(self.speed_perturb)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the config as a JSON-able dict (tuples become lists)."""
         return _plain(asdict(self))

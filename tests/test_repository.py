@@ -84,3 +84,9 @@ def test_shipped_checkpoint_is_small_and_loads():
     model, info = load_checkpoint(path)
     assert info["model"]["name"] == "mask" and not info.get("optimizer")
     assert (path.parent / "README.md").exists()  # the command that made it is recorded beside it
+
+
+def test_api_reference_is_up_to_date():
+    """docs/API.md is generated from the code: regenerate it with scripts/api_reference.py."""
+    proc = subprocess.run([sys.executable, "scripts/api_reference.py", "--check"], cwd=ROOT)
+    assert proc.returncode == 0, "docs/API.md is stale: run python scripts/api_reference.py"

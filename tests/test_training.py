@@ -419,3 +419,8 @@ def test_final_checkpoint_is_lean_and_last_checkpoint_can_resume(trained):
     assert not final.get("optimizer") and last.get("optimizer")
     assert final["history"]["val_si_sdr"] and final["train_config"]["model"] == "tiny_test"
     assert (out / "final.pt").stat().st_size < (out / "last.pt").stat().st_size
+
+
+def test_train_config_accepts_a_single_noise_kind_as_a_string():
+    assert TrainConfig(noise="seed").noise == ("seed",)
+    assert TrainConfig(noise=["white", "pink"]).noise == ("white", "pink")
