@@ -55,15 +55,33 @@ REFERENCES = {
 }
 
 
+def _same_recipe(saved: dict, wanted: dict) -> bool:
+    """True when a saved train_config matches ``wanted`` (model_kwargs may hold more defaults)."""
+    skip = {"out", "time_budget_s", "model_kwargs"}
+    kwargs = saved.get("model_kwargs") or {}
+    return all(saved.get(k) == v for k, v in wanted.items() if k not in skip) and all(
+        kwargs.get(k) == v for k, v in wanted["model_kwargs"].items()
+    )
+
+
 def train_references(out_dir: Path, data_dir: str) -> dict[str, Path]:
-    """Train the :data:`REFERENCES` on ``data_dir``; return {name: checkpoint path}."""
+    """Train the :data:`REFERENCES` missing from ``out_dir``; return {name: checkpoint path}.
+
+    A checkpoint already in ``out_dir`` trained with the same recipe is reused (delete it to
+    retrain).
+    """
     from audio_denoise_utils.training import TrainConfig, train_from_directory
 
     paths = {}
     for name, overrides in REFERENCES.items():
-        result = train_from_directory(
-            data_dir, TrainConfig(**overrides), out=out_dir / f"{name}.pt", device="cpu"
-        )
+        path, config = out_dir / f"{name}.pt", TrainConfig(**overrides)
+        if path.exists():
+            saved = torch.load(path, map_location="cpu", weights_only=True).get("train_config")
+            if saved and _same_recipe(saved, config.to_dict()):
+                print(f"reusing {path}", flush=True)
+                paths[name] = path
+                continue
+        result = train_from_directory(data_dir, config, out=path, device="cpu")
         print(result, flush=True)
         paths[name] = result.checkpoint
     return paths
