@@ -210,10 +210,9 @@ class AudioCache:
             wav = load_audio(p, self.sr)
             self.decodes += 1
             if npy is not None:
-                npy.parent.mkdir(parents=True, exist_ok=True)
-                tmp = npy.with_suffix(".tmp.npy")
-                np.save(tmp, wav.numpy())
-                os.replace(tmp, npy)
+                # Unique temporary name: several processes (DDP ranks) may fill the cache at once.
+                with atomic_write(npy, suffix=".npy") as tmp:
+                    np.save(tmp, wav.numpy())
         self._mem[key] = wav
         if self.max_items is not None and len(self._mem) > self.max_items:
             self._mem.popitem(last=False)

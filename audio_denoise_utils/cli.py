@@ -74,7 +74,7 @@ def _train_config(args: argparse.Namespace):
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a model (defaults: the course's best recipe) and write its checkpoint."""
-    from .training import train_from_directory
+    from .training import is_main_process, train_from_directory
 
     result = train_from_directory(
         data_dir=args.data,
@@ -83,7 +83,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         device=args.device,
         progress=not args.quiet,
     )
-    print(result)
+    if is_main_process():  # under torchrun, one summary line rather than one per process
+        print(result)
     return 0
 
 

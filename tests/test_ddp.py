@@ -83,3 +83,35 @@ def test_only_rank0_writes_a_loadable_checkpoint(ddp_run):
     assert state_hash(model) == _reports(ddp_run)[0]["final"]
     history = History.from_dict(ckpt["history"])
     assert history.epoch == [1, 2] and history.train_loss == _reports(ddp_run)[0]["train_loss"]
+
+
+def test_torchrun_runs_the_train_command_with_two_processes(tmp_path):
+    """The documented command: torchrun --nproc_per_node 2 -m audio_denoise_utils train ..."""
+    import numpy as np
+    import soundfile as sf
+
+    data = tmp_path / "data"
+    rng = np.random.default_rng(0)
+    t = np.arange(16000) / 16000
+    for actor in (1, 2, 3, 4):
+        (data / f"Actor_{actor:02d}").mkdir(parents=True)
+        for stmt in (1, 2):
+            tone = np.sin(2 * np.pi * (110 + 20 * actor) * t * (1 + 0.01 * rng.standard_normal()))
+            name = f"03-01-01-01-0{stmt}-01-{actor:02d}.wav"
+            sf.write(data / f"Actor_{actor:02d}" / name, 0.3 * tone.astype(np.float32), 16000)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
+    env["AUDIO_DENOISE_ROOT"] = str(tmp_path)  # decode cache under tmp_path, shared by both ranks
+    env.pop("WORLD_SIZE", None)
+    ckpt = tmp_path / "ddp.pt"
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
+        "--master_addr=127.0.0.1", f"--master_port={_free_port()}",
+        "-m", "audio_denoise_utils", "-q", "train", "--data", str(data), "--model", "conv",
+        "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "--device", "cpu",
+        "--out", str(ckpt),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
+    assert proc.stdout.count("wrote ") == 1  # the summary comes from rank 0 only
+    model, info = load_checkpoint(ckpt)
+    assert info["model"]["name"] == "conv" and info["history"]["epoch"] == [1]
