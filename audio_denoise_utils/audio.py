@@ -83,9 +83,12 @@ def audio_info(path: PathLike) -> AudioInfo:
         raise AudioLoadError(f"{p}: no such file")
     if p.is_dir():
         raise AudioLoadError(f"{p}: is a directory, not an audio file")
-    if p.stat().st_size == 0:
-        raise AudioLoadError(f"{p}: file is empty")
-    _check_wav_truncation(p)
+    try:
+        if p.stat().st_size == 0:
+            raise AudioLoadError(f"{p}: file is empty")
+        _check_wav_truncation(p)
+    except OSError as exc:
+        raise AudioLoadError(f"{p}: cannot read file ({exc.strerror or exc})") from None
     try:
         info = sf.info(str(p))
     except Exception as exc:  # libsndfile raises several types; the message is what matters
@@ -161,6 +164,10 @@ def save_audio(
         raise ValueError(f"expected (channels, time) audio, got shape {arr.shape}")
     check_finite(arr, p)
     fmt = p.suffix.lstrip(".").upper() or "WAV"
+    if fmt not in sf.available_formats():
+        raise AudioLoadError(
+            f"{p}: cannot write audio with extension {p.suffix!r} (use .wav or .flac)"
+        )
     if subtype is None and fmt == "WAV":
         subtype = "PCM_16"
     with atomic_write(p) as tmp:

@@ -74,8 +74,13 @@ def _train_config(args: argparse.Namespace):
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a model (defaults: the course's best recipe) and write its checkpoint."""
+    from .models import MODELS
     from .training import is_main_process, train_from_directory
 
+    if args.model is not None and args.model not in MODELS:  # before decoding any audio
+        raise AudioDenoiseError(
+            f"unknown model {args.model!r}; choose one of {', '.join(sorted(MODELS))}"
+        )
     result = train_from_directory(
         data_dir=args.data,
         config=_train_config(args),
@@ -90,9 +95,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _output_paths(inputs: Sequence[Path], output: Path) -> list[Path]:
     """Map inputs to outputs: one input and OUTPUT ending in .wav is a file, else a directory."""
-    if len(inputs) == 1 and output.suffix.lower() == ".wav":
+    if len(inputs) == 1 and output.suffix.lower() == ".wav" and not output.is_dir():
         return [output]
-    if output.suffix.lower() == ".wav":
+    if output.suffix.lower() == ".wav" and not output.is_dir():
         raise AudioDenoiseError(
             f"{output}: several inputs need an output directory, not a .wav file"
         )
@@ -122,6 +127,10 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             denoise_file(model, src, dst)
         except AudioDenoiseError as exc:
             _err(str(exc))
+            failures += 1
+            continue
+        except OSError as exc:  # e.g. an output folder that cannot be written
+            _err(f"{dst}: cannot write ({exc.strerror or exc})")
             failures += 1
             continue
         if not args.quiet:

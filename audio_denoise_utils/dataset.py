@@ -234,10 +234,10 @@ class ClipBank:
 def speed_perturb(
     clips: Sequence[torch.Tensor], factors: Sequence[float], sr: int = DEFAULT_SR
 ) -> list[torch.Tensor]:
-    """Return extra copies of ``clips`` (each (1, T)) played at each speed factor in ``factors``.
+    """Return extra copies of ``clips`` (each (1, T)) stretched by each factor in ``factors``.
 
-    A clip resampled from ``sr`` to ``sr * f`` and played back at ``sr`` is ``f`` times longer,
-    with pitch and formants lowered by ``f``: a cheap way to hear "new voices". With a bundle of
+    A clip resampled from ``sr`` to ``sr * f`` and played back at ``sr`` is ``f`` times longer
+    (slower), with pitch and formants lowered by ``f``: a cheap way to hear "new voices". With a bundle of
     a dozen synthetic voices this is what lets the model generalise to real speakers (see the
     benchmark in the README). Factor 1.0 is skipped (the originals are already there).
     """

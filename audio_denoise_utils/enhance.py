@@ -132,6 +132,8 @@ def denoise_file(
     sr, n = info.sample_rate, info.frames
     chunk, context = max(1, int(chunk_seconds * sr)), int(context_seconds * sr)
     fmt = dst.suffix.lstrip(".").upper() or "WAV"
+    if fmt not in sf.available_formats() and dst.suffix.lower() == src.suffix.lower():
+        fmt = info.format  # e.g. ".aif": the same container as the input
     if fmt not in sf.available_formats():
         raise AudioLoadError(f"{dst}: cannot write audio with extension {dst.suffix!r}")
     subtype = output_subtype(info.subtype, fmt)

@@ -208,9 +208,13 @@ class TrainConfig:
     out: str | None = None  # final checkpoint (best by validation SI-SDR), written during fit
 
     def __post_init__(self) -> None:
-        # A single noise kind may be given as a string: "white" means ("white",).
+        # A single noise kind may be given as a string: "white" means ("white",); likewise a
+        # single SNR: 5.0 means (5.0, 5.0).
         if isinstance(self.noise, str):
             self.noise = (self.noise,)
+        if isinstance(self.snr_db, int | float):
+            self.snr_db = (float(self.snr_db), float(self.snr_db))
+        self.snr_db = tuple(self.snr_db)
         self.noise = tuple(self.noise)
         self.speed_perturb = tuple(self.speed_perturb)
 
@@ -268,7 +272,11 @@ class History:
     @property
     def best_epoch(self) -> int | None:
         """Return the epoch number with the highest validation SI-SDR (None before any)."""
-        scored = [(s, e) for e, s in zip(self.epoch, self.val_si_sdr, strict=True) if s is not None]
+        scored = [
+            (s, e)
+            for e, s in zip(self.epoch, self.val_si_sdr, strict=True)
+            if s is not None and math.isfinite(s)  # a NaN epoch (e.g. fp16 overflow) is never best
+        ]
         if not scored:
             return None
         best = max(s for s, _ in scored)
@@ -277,7 +285,7 @@ class History:
     @property
     def best_val_si_sdr(self) -> float | None:
         """Return the best validation SI-SDR in dB (None before any validation)."""
-        scores = [s for s in self.val_si_sdr if s is not None]
+        scores = [s for s in self.val_si_sdr if s is not None and math.isfinite(s)]
         return max(scores) if scores else None
 
     def to_frame(self):  # -> pandas.DataFrame (pandas imported lazily)
@@ -335,7 +343,10 @@ def make_model(config: TrainConfig) -> nn.Module:
     kwargs.setdefault("sample_rate", config.sample_rate)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        return build_model(config.model, **kwargs)
+        try:
+            return build_model(config.model, **kwargs)
+        except (ValueError, TypeError) as exc:
+            raise AudioDenoiseError(f"cannot build model {config.model!r}: {exc}") from None
 
 
 def model_name(model: nn.Module) -> str:
@@ -528,6 +539,11 @@ def _sync(device: torch.device) -> None:
 
 
 def _check_resumable(ckpt: dict, config: TrainConfig, path: PathLike) -> None:
+    if not ckpt.get("optimizer") or not ckpt.get("scheduler"):
+        raise CheckpointError(
+            f"{path}: holds weights only (no optimizer or schedule state) and cannot be resumed; "
+            "resume from last.pt in the run folder, or start a new run from these weights"
+        )
     old = ckpt.get("train_config") or {}
     changed = [
         k for k in SCHEDULE_FIELDS if k in old and _plain(old[k]) != _plain(getattr(config, k))
@@ -570,7 +586,9 @@ def fit(
       ``config.out``, when set, receives the best checkpoint too.
     - ``resume_from``: a checkpoint written by ``fit``; training continues after its epoch with the
       optimiser, schedule and AMP scaler state restored (crops and noise are seeded per epoch), so
-      on the CPU the result equals an uninterrupted run. The schedule settings must match.
+      on the CPU the result equals an uninterrupted run for models without dropout (dropout
+      draws from torch's global RNG). The schedule settings must match; a weights-only
+      checkpoint (``config.out``) is refused: resume from ``out_dir/last.pt``.
     - ``callback(history)`` runs after every epoch on the main process (live plots); returning
       True stops training after that epoch. ``stop_after=k`` stops after epoch k (the schedule
       still spans ``config.epochs``; resume later to finish).
@@ -1025,7 +1043,7 @@ class TrainResult:
 def train_from_directory(
     data_dir: PathLike | None = None,
     config: TrainConfig | None = None,
-    out: PathLike | None = "checkpoints/model.pt",
+    out: PathLike | None = None,
     device: str | torch.device = "auto",
     progress: bool = True,
     run_dir: PathLike | None = None,
@@ -1040,10 +1058,7 @@ def train_from_directory(
     from .ravdess import default_data_dir, load_split
 
     config = dataclasses.replace(config or TrainConfig())
-    if out is not None:
-        config.out = str(out)
-    if not config.out:
-        raise AudioDenoiseError("train_from_directory needs an output checkpoint path (out=...)")
+    config.out = str(out or config.out or "checkpoints/model.pt")
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     _, train = load_split(root, "train", sr=config.sample_rate)
     _, val = load_split(root, "val", limit=config.max_val_clips, sr=config.sample_rate)

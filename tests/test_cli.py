@@ -304,3 +304,24 @@ def test_train_then_evaluate_on_a_tiny_dataset(tmp_path, capsys, monkeypatch):
     methods = {row["method"] for row in rows}
     assert {"noisy", "conv", "spectral_gating", "spectral_subtraction", "oracle_irm"} <= methods
     assert all(row["input_snr"] == 5 for row in rows)
+
+
+def test_unwritable_extension_and_unknown_model_are_one_line(clean_wav, tmp_path, capsys):
+    code, _, err = run(
+        capsys, "corrupt", str(clean_wav), "-o", str(tmp_path / "noisy.txt"), "--snr", "5"
+    )
+    assert code == 1 and "noisy.txt" in one_error_line(err)
+    assert not list(tmp_path.glob("*noisy*"))
+    code, _, err = run(capsys, "train", "--model", "nosuchmodel", "--out", str(tmp_path / "m.pt"))
+    assert code == 1 and "nosuchmodel" in one_error_line(err)
+
+
+def test_denoise_into_an_existing_folder_named_like_a_wav(checkpoint, tmp_path, capsys):
+    src = tmp_path / "in.wav"
+    sf.write(src, speech_like(0.5), SR)
+    folder = tmp_path / "results.wav"
+    folder.mkdir()
+    code, _, _ = run(
+        capsys, "denoise", "--checkpoint", str(checkpoint), str(src), "-o", str(folder)
+    )
+    assert code == 0 and sf.info(str(folder / "in.wav")).frames == sf.info(str(src)).frames

@@ -424,3 +424,21 @@ def test_final_checkpoint_is_lean_and_last_checkpoint_can_resume(trained):
 def test_train_config_accepts_a_single_noise_kind_as_a_string():
     assert TrainConfig(noise="seed").noise == ("seed",)
     assert TrainConfig(noise=["white", "pink"]).noise == ("white", "pink")
+
+
+def test_best_epoch_ignores_nan_validation():
+    h = History()
+    for epoch, score in ((1, 3.0), (2, float("nan")), (3, 5.0), (4, float("nan"))):
+        h.append(epoch=epoch, train_loss=1.0, val_loss=1.0, val_si_sdr=score, lr=1e-3,
+                 epoch_time=1.0, data_time_share=0.1, steps=1)  # fmt: skip
+    assert h.best_epoch == 3 and h.best_val_si_sdr == 5.0
+
+
+def test_resuming_from_a_weights_only_checkpoint_is_refused(trained, clips):
+    _, _, config, out, _ = trained
+    with pytest.raises(CheckpointError, match="weights only"):
+        fit(None, *clips, config, device="cpu", resume_from=out / "final.pt", progress=False)
+
+
+def test_single_snr_is_a_fixed_range():
+    assert TrainConfig(snr_db=5).snr_db == (5.0, 5.0)
