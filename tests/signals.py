@@ -37,3 +37,16 @@ def with_white_noise(clean: torch.Tensor, snr_db: float, seed: int) -> torch.Ten
     noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed))
     scale = torch.sqrt(clean.pow(2).sum() / (noise.pow(2).sum() * 10 ** (snr_db / 10)))
     return clean + scale * noise
+
+
+def write_tiny_ravdess(root, actors=(1, 2, 3, 4), seconds: float = 1.2):
+    """Write a tiny RAVDESS-layout folder (two statements per actor) under ``root``; return it."""
+    import soundfile as sf
+
+    for actor in actors:
+        folder = root / f"Actor_{actor:02d}"
+        folder.mkdir(parents=True)
+        for stmt in (1, 2):
+            clip = speech_like(actor * 10 + stmt, seconds)[0].numpy()
+            sf.write(folder / f"03-01-01-01-0{stmt}-01-{actor:02d}.wav", clip, SR)
+    return root

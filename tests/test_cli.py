@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from signals import write_tiny_ravdess
 from test_ravdess import make_zip, md5  # the loopback archive builder shared with the data tests
 
 from audio_denoise_utils.cli import main
@@ -249,16 +250,7 @@ def test_module_entry_point_prints_no_traceback(tmp_path):
 
 
 def test_train_then_evaluate_on_a_tiny_dataset(tmp_path, capsys, monkeypatch):
-    data = tmp_path / "data"
-    for actor in (1, 2, 3, 4):
-        folder = data / f"Actor_{actor:02d}"
-        folder.mkdir(parents=True)
-        for stmt in (1, 2):
-            sf.write(
-                folder / f"03-01-01-01-0{stmt}-01-{actor:02d}.wav",
-                speech_like(1.2, seed=actor * 10 + stmt),
-                SR,
-            )
+    data = write_tiny_ravdess(tmp_path / "data")
     monkeypatch.setenv("AUDIO_DENOISE_ROOT", str(tmp_path))  # decode cache goes under tmp_path
     ckpt = tmp_path / "model.pt"
     code, stdout, _ = run(

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 from ddp_train_script import TinyDenoiser, state_hash
+from signals import write_tiny_ravdess
 
 from audio_denoise_utils.training import History, load_checkpoint
 
@@ -87,18 +88,7 @@ def test_only_rank0_writes_a_loadable_checkpoint(ddp_run):
 
 def test_torchrun_runs_the_train_command_with_two_processes(tmp_path):
     """The documented command: torchrun --nproc_per_node 2 -m audio_denoise_utils train ..."""
-    import numpy as np
-    import soundfile as sf
-
-    data = tmp_path / "data"
-    rng = np.random.default_rng(0)
-    t = np.arange(16000) / 16000
-    for actor in (1, 2, 3, 4):
-        (data / f"Actor_{actor:02d}").mkdir(parents=True)
-        for stmt in (1, 2):
-            tone = np.sin(2 * np.pi * (110 + 20 * actor) * t * (1 + 0.01 * rng.standard_normal()))
-            name = f"03-01-01-01-0{stmt}-01-{actor:02d}.wav"
-            sf.write(data / f"Actor_{actor:02d}" / name, 0.3 * tone.astype(np.float32), 16000)
+    data = write_tiny_ravdess(tmp_path / "data")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
     env["AUDIO_DENOISE_ROOT"] = str(tmp_path)  # decode cache under tmp_path, shared by both ranks
     env.pop("WORLD_SIZE", None)
