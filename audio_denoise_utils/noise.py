@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +27,10 @@ from pathlib import Path
 import torch
 
 from . import DEFAULT_SR
-from .audio import read_audio, riff_chunks, save_audio, to_mono
-from .errors import AudioDenoiseError, AudioLoadError
+from .audio import output_format, read_audio, to_mono, write_frames
+from .engine.checks import check_number, check_seed
+from .engine.headers import riff_chunks
+from .errors import AudioDenoiseError, AudioLevelWarning, AudioLoadError, InvalidArgumentError
 from .files import atomic_write
 
 NOISE_KINDS = ("white", "pink", "brown", "babble", "seed")
@@ -35,6 +38,8 @@ NOISE_KINDS = ("white", "pink", "brown", "babble", "seed")
 COLOR_EXPONENTS = {"white": 0.0, "pink": 1.0, "brown": 2.0}
 
 Range = float | tuple[float, float]
+#: SNRs ``corrupt_file`` accepts: beyond them float32 files cannot show the asked value.
+MIN_FILE_SNR_DB, MAX_FILE_SNR_DB = -50.0, 100.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -64,7 +69,7 @@ def make_generator(
     if seed is None:
         g.seed()
     else:
-        g.manual_seed(int(seed) % 2**63)
+        g.manual_seed(check_seed(seed))
     return g
 
 
@@ -666,8 +671,11 @@ def corrupt_file(
     value is measured by reading the written file back. WAV outputs default to 32-bit float
     (subtype "FLOAT") so quantisation does not disturb the SNR (within 0.1 dB guaranteed); pass
     ``subtype`` (e.g. "PCM_16") to override, at the price of quantisation noise on quiet inputs
-    at high SNR. Samples are kept within [-1, 1]: where the mix would clip, the noise level is
-    solved numerically so the SNR still holds.
+    at high SNR. A float output keeps the input's level, even above full scale, so the SNR is
+    exact against the input as it is. An integer output (PCM WAV, FLAC) is kept within [-1, 1]:
+    an input above full scale is first scaled to peak 1 (an :class:`AudioLevelWarning` says so),
+    and where the mix would clip, the noise level is solved numerically so the SNR still holds.
+    ``snr_db`` must lie in [-50, 100] dB and ``seed`` in [0, 2**63 - 1].
 
     With ``multiplicative=True`` the input is first scaled by a seeded :func:`random_gain` and
     :func:`amplitude_modulation` (scaled down to full scale if that made it clip), and the SNR is
@@ -678,12 +686,19 @@ def corrupt_file(
     (its SNR is undefined).
     """
     if kind not in COLOR_EXPONENTS:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"corrupt_file: unknown noise kind {kind!r}; choose from {list(COLOR_EXPONENTS)}"
         )
+    snr_db = check_number(snr_db, "SNR", low=MIN_FILE_SNR_DB, high=MAX_FILE_SNR_DB, unit="dB")
+    seed = check_seed(seed)
     src, out = Path(in_path), Path(out_path)
+    fmt, default_subtype = output_format(out)  # refuse an unwritable extension before any work
+    if subtype is None:
+        subtype = "FLOAT" if fmt == "WAV" else default_subtype
     wav, sr = read_audio(src)
     reference = to_mono(wav)
+    if reference.shape[-1] < 2:
+        raise AudioLoadError(f"{src}: holds {reference.shape[-1]} sample; noise needs at least 2")
     if not bool((reference != 0).any()):
         raise AudioLoadError(f"{src}: is silent (all samples zero), so an SNR is undefined")
     g = make_generator(seed=seed)
@@ -694,13 +709,26 @@ def corrupt_file(
         if peak > 1.0:
             reference = reference / peak
     noise = colored_noise(reference.shape, kind, generator=g)
-    noisy = _mix_with_clipping(reference, noise, float(snr_db), src)
+    if subtype in ("FLOAT", "DOUBLE"):
+        # A float file holds any level: no clipping, so the SNR is exact at the input's level.
+        noisy = mix_at_snr(reference.double(), noise.double(), snr_db).float()
+        if not bool(torch.isfinite(noisy).all()):
+            raise AudioLoadError(f"{src}: samples too large to add noise to in float32")
+    else:
+        peak = float(reference.abs().max())
+        if peak > 1.0:
+            warnings.warn(
+                f"{src}: samples reach {peak:.3g}, above full scale; scaled to peak 1 for "
+                f"{subtype} output (the SNR is measured against the scaled input)",
+                AudioLevelWarning,
+                stacklevel=2,
+            )
+            reference = reference / peak
+        noisy = _mix_with_clipping(reference, noise, snr_db, src)
 
-    if subtype is None and out.suffix.lower() in (".wav", ""):
-        subtype = "FLOAT"
     # Written under a temporary name first so the PEAK timestamp is fixed before the file appears.
     with atomic_write(out, suffix=out.suffix or ".wav") as tmp:
-        save_audio(tmp, noisy, sr, subtype=subtype)
+        write_frames(tmp, noisy.numpy(), sr, fmt, subtype, shown=out)
         _zero_wav_peak_timestamp(tmp)
     written, _ = read_audio(out)
     return float(measure_snr(reference, written)[0])

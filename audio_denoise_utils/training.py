@@ -36,6 +36,8 @@ import torch.distributed as dist
 from torch import nn
 
 from . import DEFAULT_SR, __version__
+from .engine.checks import check_seed
+from .engine.paths import check_writable_dir, check_writable_file
 from .errors import AudioDenoiseError, CheckpointError
 from .files import atomic_write
 from .losses import build_loss, si_sdr_per_clip
@@ -109,8 +111,10 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
     ``deterministic=True`` torch is also asked for deterministic kernels (slower on GPU; ops
     without a deterministic version only warn).
     """
+    seed = check_seed(seed)
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    # numpy's legacy seed takes 32 bits: larger seeds go through a SeedSequence, never wrapped.
+    np.random.seed(seed if seed < 2**32 else np.random.SeedSequence(seed).generate_state(4))
     torch.manual_seed(seed)
     if deterministic:
         # cuBLAS needs this set before its first use to be deterministic.
@@ -217,6 +221,8 @@ class TrainConfig:
         self.snr_db = tuple(self.snr_db)
         self.noise = tuple(self.noise)
         self.speed_perturb = tuple(self.speed_perturb)
+        self.seed = check_seed(self.seed, "TrainConfig.seed")
+        self.val_seed = check_seed(self.val_seed, "TrainConfig.val_seed")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the config as a JSON-able dict (tuples become lists)."""
@@ -950,7 +956,22 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
+def _check_finite_weights(ckpt: dict[str, Any], path: PathLike) -> None:
+    """Raise CheckpointError if any floating-point weight is NaN or infinite (a diverged run)."""
+    bad = [
+        k
+        for k, v in ckpt["state_dict"].items()
+        if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(v.isfinite().all())
+    ]
+    if bad:
+        raise CheckpointError(
+            f"{path}: {len(bad)} weight tensor(s) hold NaN or infinite values (first: {bad[0]!r}); "
+            "the run that wrote it diverged: use an earlier checkpoint or train again"
+        )
+
+
 def _load_weights(model: nn.Module, ckpt: dict[str, Any], path: PathLike) -> None:
+    _check_finite_weights(ckpt, path)
     try:
         unwrap_model(model).load_state_dict(_strip_prefixes(ckpt["state_dict"]), strict=True)
     except (RuntimeError, KeyError, ValueError) as exc:
@@ -1018,6 +1039,23 @@ def seconds_per_step(
     return min(history.epoch_time[1:]) / steps
 
 
+def resume_config(
+    path: PathLike, overrides: dict[str, Any] | None = None
+) -> tuple[TrainConfig, int]:
+    """Return (the config saved in a run's last.pt with ``overrides`` applied, epochs it finished).
+
+    For ``audio-denoise train --resume``: settings the user does not repeat come from the run.
+    A checkpoint that cannot be resumed (weights only, or changed schedule) raises CheckpointError.
+    """
+    ckpt = _read_checkpoint(path)
+    saved = ckpt.get("train_config")
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{path}: holds no training settings, so it cannot be resumed")
+    config = dataclasses.replace(TrainConfig.from_dict(saved), **(overrides or {}))
+    _check_resumable(ckpt, config, path)
+    return config, int(ckpt.get("epoch", 0))
+
+
 @dataclass
 class TrainResult:
     """What :func:`train_from_directory` did: checkpoint path, history, device, data, seconds."""
@@ -1059,6 +1097,10 @@ def train_from_directory(
 
     config = dataclasses.replace(config or TrainConfig())
     config.out = str(out or config.out or "checkpoints/model.pt")
+    # Outputs are checked before any audio is decoded: an unwritable place fails in a second.
+    check_writable_file(config.out, "checkpoint")
+    if run_dir is not None:
+        check_writable_dir(run_dir, "run folder")
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     _, train = load_split(root, "train", sr=config.sample_rate)
     _, val = load_split(root, "val", limit=config.max_val_clips, sr=config.sample_rate)
@@ -1092,6 +1134,7 @@ __all__ = [
     "make_model",
     "model_name",
     "pick_device",
+    "resume_config",
     "save_checkpoint",
     "seconds_per_step",
     "seed_everything",
