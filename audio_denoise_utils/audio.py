@@ -189,7 +189,7 @@ def save_audio(
 
     The file appears only once it is complete (written to a temporary file, then renamed), so a
     failure never leaves a half-written output. Float samples are taken as [-1, 1]; int16/int32
-    arrays as PCM at their full scale. WAV defaults to 16-bit PCM; integer formats clip at +-1. Empty or
+    arrays as PCM at their full scale. WAV defaults to 16-bit PCM; samples are clipped at +-1. Empty or
     non-finite audio, other dtypes, an implausible ``sr`` or an unknown extension raise an
     AudioDenoiseError naming ``path`` before anything is written.
     """
@@ -209,13 +209,9 @@ def save_audio(
 def write_frames(
     target: Path, arr: np.ndarray, sr: int, fmt: str, subtype: str, shown: Path
 ) -> None:
-    """Write float (channels, time) ``arr`` to ``target``; errors name ``shown`` (the user's path).
-
-    Integer formats clip at +-1; float formats (FLOAT, DOUBLE) keep levels above full scale.
-    """
-    data = arr.T if subtype in ("FLOAT", "DOUBLE") else np.clip(arr.T, -1.0, 1.0)
+    """Write float (channels, time) ``arr`` clipped to +-1 to ``target``; errors name ``shown``."""
     try:
-        sf.write(target, data, sr, format=fmt, subtype=subtype)
+        sf.write(target, np.clip(arr.T, -1.0, 1.0), sr, format=fmt, subtype=subtype)
     except sf.LibsndfileError as exc:
         reason = getattr(exc, "error_string", "") or _short(exc)  # without the temporary name
         raise AudioLoadError(f"{shown}: cannot write audio ({reason})") from None

@@ -671,10 +671,10 @@ def corrupt_file(
     value is measured by reading the written file back. WAV outputs default to 32-bit float
     (subtype "FLOAT") so quantisation does not disturb the SNR (within 0.1 dB guaranteed); pass
     ``subtype`` (e.g. "PCM_16") to override, at the price of quantisation noise on quiet inputs
-    at high SNR. A float output keeps the input's level, even above full scale, so the SNR is
-    exact against the input as it is. An integer output (PCM WAV, FLAC) is kept within [-1, 1]:
-    an input above full scale is first scaled to peak 1 (an :class:`AudioLevelWarning` says so),
-    and where the mix would clip, the noise level is solved numerically so the SNR still holds.
+    at high SNR. Samples are kept within [-1, 1]: an input above full scale (a float file peaking
+    over 1) is first scaled to peak 1, with an :class:`AudioLevelWarning`, and the SNR is exact
+    against that scaled input; where the mix would clip, the noise level is solved numerically so
+    the SNR still holds.
     ``snr_db`` must lie in [-50, 100] dB and ``seed`` in [0, 2**63 - 1].
 
     With ``multiplicative=True`` the input is first scaled by a seeded :func:`random_gain` and
@@ -709,22 +709,16 @@ def corrupt_file(
         if peak > 1.0:
             reference = reference / peak
     noise = colored_noise(reference.shape, kind, generator=g)
-    if subtype in ("FLOAT", "DOUBLE"):
-        # A float file holds any level: no clipping, so the SNR is exact at the input's level.
-        noisy = mix_at_snr(reference.double(), noise.double(), snr_db).float()
-        if not bool(torch.isfinite(noisy).all()):
-            raise AudioLoadError(f"{src}: samples too large to add noise to in float32")
-    else:
-        peak = float(reference.abs().max())
-        if peak > 1.0:
-            warnings.warn(
-                f"{src}: samples reach {peak:.3g}, above full scale; scaled to peak 1 for "
-                f"{subtype} output (the SNR is measured against the scaled input)",
-                AudioLevelWarning,
-                stacklevel=2,
-            )
-            reference = reference / peak
-        noisy = _mix_with_clipping(reference, noise, snr_db, src)
+    peak = float(reference.abs().max())
+    if peak > 1.0:
+        warnings.warn(
+            f"{src}: samples reach {peak:.3g}, above full scale; scaled to peak 1 before adding "
+            "noise (the SNR is exact against the scaled input)",
+            AudioLevelWarning,
+            stacklevel=2,
+        )
+        reference = reference / peak
+    noisy = _mix_with_clipping(reference, noise, snr_db, src)
 
     # Written under a temporary name first so the PEAK timestamp is fixed before the file appears.
     with atomic_write(out, suffix=out.suffix or ".wav") as tmp:

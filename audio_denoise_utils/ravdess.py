@@ -7,6 +7,7 @@ The audio-speech archive on Zenodo holds 1440 clips in ``Actor_01/`` .. ``Actor_
 Layout of a download into ``DEST`` (default ``data/ravdess``)::
 
     DEST/.download/<name>.part   partial archive, kept between runs so a download can resume
+    DEST/.install/               staging while an archive is extracted and swapped in (transient)
     DEST/Actor_01/...            extracted clips (moved in only once the whole archive extracted)
     DEST/.complete               JSON marker: archive md5, file count, top-level entries
 
@@ -17,13 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import json
 import os
 import re
 import shutil
 import ssl
 import stat
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -36,12 +35,19 @@ from typing import Any
 
 import pandas as pd
 
+from .engine import install as _txn
+from .engine.checks import check_number
+from .engine.install import DOWNLOAD_DIR, read_marker, swap_pending
+from .engine.install import MARKER_NAME as MARKER_NAME  # re-exported: tests and notebooks
+from .engine.paths import check_writable_dir, describe_os_error
 from .errors import (
     AudioDenoiseError,
     AudioLoadError,
     ChecksumError,
     DownloadError,
+    InvalidArgumentError,
     MetadataError,
+    OutputError,
     UnsafeArchiveError,
 )
 
@@ -55,8 +61,6 @@ RAVDESS_MD5 = "bc696df654c87fed845eb13823edef8a"
 RAVDESS_VAL_ACTORS: tuple[int, ...] = (19, 20)
 RAVDESS_TEST_ACTORS: tuple[int, ...] = (21, 22, 23, 24)
 
-MARKER_NAME = ".complete"
-DOWNLOAD_DIR = ".download"
 _CHUNK = 1 << 16
 _USER_AGENT = "audio-denoise-utils (+https://github.com/; RAVDESS course download)"
 
@@ -398,16 +402,6 @@ def _undo(files: list[Path], dirs: list[Path]) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _read_marker(dest: Path) -> dict | None:
-    try:
-        marker = json.loads((dest / MARKER_NAME).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(marker, dict) or not isinstance(marker.get("entries"), list):
-        return None
-    return marker
-
-
 def _count_files(dest: Path, entries: Iterable[str]) -> int:
     n = 0
     for entry in entries:
@@ -426,18 +420,12 @@ def is_complete(dest: PathLike, md5: str | None = None) -> bool:
     hashing any audio.
     """
     dest = Path(dest)
-    marker = _read_marker(dest)
-    if marker is None:
+    marker = read_marker(dest)
+    if marker is None or swap_pending(dest):
         return False
     if md5 is not None and str(marker.get("md5", "")).lower() != md5.lower():
         return False
     return _count_files(dest, marker["entries"]) == marker.get("files")
-
-
-def _write_marker(dest: Path, data: dict) -> None:
-    tmp = dest / f"{MARKER_NAME}.tmp"
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, dest / MARKER_NAME)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -591,17 +579,33 @@ def download_ravdess(
       ignores Range); a connection dropped mid-stream is resumed up to ``retries`` times in a row.
     * Size and md5 are checked (``None`` skips a check, for custom URLs); on a mismatch the file
       is deleted and ChecksumError raised.
-    * Extraction goes to a temporary folder next to ``dest`` and is moved in only when complete;
-      an unsafe archive raises UnsafeArchiveError. On any failure nothing extracted is left.
-    * HTTP errors and unreachable servers raise DownloadError with a one-line message.
+    * Extraction goes to a hidden staging folder inside ``dest`` (so it works when ``dest`` is a
+      mount point) and is moved in only when complete; an unsafe archive raises
+      UnsafeArchiveError. The install is transactional (see ``engine/install.py``): whatever
+      fails during a re-download, the previous complete download stays complete and recognised
+      as such, and the same command works again afterwards.
+    * HTTP errors, unreachable servers, a full disk or a read-only ``dest`` raise DownloadError
+      (or OutputError) with a one-line message.
     """
     from tqdm.auto import tqdm  # lazy: tqdm.auto probes for a notebook frontend on import
 
     dest = Path(dest)
-    marker = _read_marker(dest)
+    if md5 is not None and not re.fullmatch(r"[0-9a-fA-F]{32}", str(md5)):
+        raise InvalidArgumentError(f"md5 {md5!r} is not 32 hexadecimal digits")
+    if size is not None:
+        size = int(check_number(size, "size", low=1, unit="bytes"))
+    try:
+        if (dest / _txn.STAGING_DIR).exists():
+            _txn.recover(dest)  # an install killed half-way: finish it before judging dest
+    except OSError as exc:
+        raise DownloadError(
+            f"{dest}: cannot recover an interrupted install ({describe_os_error(exc)})"
+        ) from None
+    marker = read_marker(dest)
     if marker is not None and is_complete(dest, md5):
         if md5 is not None or marker.get("url") == url:
             return dest
+    check_writable_dir(dest, "download folder")  # before any request: read-only places fail fast
 
     created_dest = not dest.exists()
     download_dir = dest / DOWNLOAD_DIR
@@ -634,18 +638,30 @@ def download_ravdess(
                 _fetch(url, part, timeout, bar, retries)
             os.replace(part, archive)
             actual_md5 = _verify(archive, url, md5, size)
-        _install(archive, dest, {"md5": actual_md5, "url": url, "archive": name})
+        _txn.install(archive, dest, {"md5": actual_md5, "url": url, "archive": name}, safe_extract)
     except BaseException as exc:
-        if isinstance(exc, (ChecksumError, UnsafeArchiveError)):
-            archive.unlink(missing_ok=True)
-            part.unlink(missing_ok=True)
-        # Tidy up folders that hold nothing; a partial download stays for the next run to resume.
-        _remove_if_empty(download_dir)
-        if created_dest:
-            _remove_if_empty(dest)
+        try:
+            if isinstance(exc, (ChecksumError, UnsafeArchiveError)):
+                archive.unlink(missing_ok=True)
+                part.unlink(missing_ok=True)
+            # Tidy up empty folders; a partial download stays for the next run to resume.
+            _remove_if_empty(download_dir)
+            if created_dest:
+                _remove_if_empty(dest)
+        except OSError:
+            pass  # tidying is best effort: the error that matters is ``exc``
+        if isinstance(exc, OSError | OutputError):
+            reason = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+            raise DownloadError(
+                f"{dest}: the download could not be written ({reason}); any earlier complete "
+                "download there is untouched: free space or fix permissions and run again"
+            ) from None
         raise
-    archive.unlink(missing_ok=True)
-    _remove_if_empty(download_dir)
+    try:
+        archive.unlink(missing_ok=True)
+        _remove_if_empty(download_dir)
+    except OSError:
+        pass  # installed and marked complete: a leftover archive is only wasted space
     return dest
 
 
@@ -654,50 +670,6 @@ def _remove_if_empty(path: Path) -> None:
         path.rmdir()
     except OSError:
         pass
-
-
-def _install(archive: Path, dest: Path, info: dict) -> None:
-    """Extract ``archive`` into a temp folder beside ``dest``, then move its entries into ``dest``."""
-    old = _read_marker(dest)
-    ours = set(old["entries"]) if old else set()
-    # A stale marker must not vouch for a half-replaced folder if we stop midway.
-    (dest / MARKER_NAME).unlink(missing_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.extract-", dir=dest.parent))
-    trash = tmp / ".replaced"
-    moved: list[Path] = []
-    try:
-        files = safe_extract(archive, tmp)
-        entries = sorted(p.name for p in tmp.iterdir())
-        for entry in entries:
-            if entry in (DOWNLOAD_DIR, MARKER_NAME, f"{MARKER_NAME}.tmp"):
-                raise UnsafeArchiveError(
-                    f"{archive}: entry {entry!r} clashes with the download's own files"
-                )
-            if (dest / entry).exists() and entry not in ours:
-                raise DownloadError(
-                    f"{dest / entry} already exists and was not made by this download; "
-                    "move it away or choose another destination"
-                )
-        trash.mkdir()
-        for entry in entries:
-            if (dest / entry).exists():
-                os.replace(dest / entry, trash / entry)
-            os.replace(tmp / entry, dest / entry)
-            moved.append(dest / entry)
-        # Entries of an older extraction that the new archive lacks are ours to drop too.
-        for entry in ours - set(entries):
-            if (dest / entry).exists():
-                os.replace(dest / entry, trash / f"old-{entry}")
-        _write_marker(dest, {**info, "files": len(files), "entries": entries})
-    except BaseException:
-        for p in moved:
-            if p.is_dir():
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                p.unlink(missing_ok=True)
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------
