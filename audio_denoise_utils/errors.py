@@ -38,6 +38,8 @@ class InvalidArgumentError(AudioDenoiseError, ValueError):
 class OutputError(AudioDenoiseError):
     """An output cannot be written: it would overwrite an input, or its place is not writable."""
 
+    reason: str = ""  # the bare cause ("no space left on device"), when there is one
+
 
 class AudioLevelWarning(UserWarning):
     """Audio was rescaled because it lay above full scale (the CLI prints it as a ``note:``)."""

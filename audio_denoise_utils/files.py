@@ -32,7 +32,9 @@ def _fsync(path: Path) -> None:
 
 def _output_error(dst: Path, exc: OSError) -> OutputError:
     reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
-    return OutputError(f"{dst}: cannot write ({reason})")
+    err = OutputError(f"{dst}: cannot write ({reason})")
+    err.reason = reason  # for callers that name another path (a download names its folder)
+    return err
 
 
 @contextmanager

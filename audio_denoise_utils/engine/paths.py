@@ -89,7 +89,7 @@ def probe_dir(folder: Path, named: Path, what: str) -> None:
     """Create and delete a hidden file in ``folder``; raise OutputError naming ``named`` on failure."""
     try:
         fd, name = tempfile.mkstemp(prefix=".write-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(name)
     except OSError as exc:
         raise OutputError(f"{named}: cannot write the {what} ({describe_os_error(exc)})") from None
-    os.close(fd)
-    os.unlink(name)
