@@ -20,6 +20,7 @@ import torch
 from . import DEFAULT_SR
 from .engine.checks import check_sample_rate
 from .engine.headers import MAX_CHANNELS, check_header_fields, check_wav_truncation
+from .engine.paths import explain_write_failure
 from .errors import AudioLoadError, InvalidArgumentError
 from .files import atomic_write
 
@@ -214,6 +215,7 @@ def write_frames(
         sf.write(target, np.clip(arr.T, -1.0, 1.0), sr, format=fmt, subtype=subtype)
     except sf.LibsndfileError as exc:
         reason = getattr(exc, "error_string", "") or _short(exc)  # without the temporary name
+        reason = explain_write_failure(Path(target).parent, reason)
         raise AudioLoadError(f"{shown}: cannot write audio ({reason})") from None
 
 

@@ -19,6 +19,7 @@ from torch import nn
 from . import DEFAULT_SR
 from .audio import PathLike, audio_info, check_finite, output_format, resample
 from .engine.checks import check_audio_tensor, check_number, check_sample_rate
+from .engine.paths import explain_write_failure
 from .errors import AudioDenoiseError, AudioLevelWarning, AudioLoadError
 from .files import atomic_write
 
@@ -188,7 +189,8 @@ def denoise_file(
                 try:
                     fout.write(np.clip(out[0].numpy(), -1.0, 1.0))
                 except (sf.LibsndfileError, RuntimeError) as exc:
-                    raise AudioLoadError(f"{dst}: cannot write audio ({_reason(exc)})") from None
+                    reason = explain_write_failure(tmp.parent, _reason(exc))
+                    raise AudioLoadError(f"{dst}: cannot write audio ({reason})") from None
     return dst
 
 

@@ -651,7 +651,9 @@ def download_ravdess(
         except OSError:
             pass  # tidying is best effort: the error that matters is ``exc``
         if isinstance(exc, OSError | OutputError):
-            reason = describe_os_error(exc) if isinstance(exc, OSError) else (exc.reason or str(exc))
+            reason = (
+                describe_os_error(exc) if isinstance(exc, OSError) else (exc.reason or str(exc))
+            )
             raise DownloadError(
                 f"{dest}: the download could not be written ({reason}); any earlier complete "
                 "download there is untouched: free space or fix permissions and run again"

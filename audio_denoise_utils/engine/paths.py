@@ -93,3 +93,19 @@ def probe_dir(folder: Path, named: Path, what: str) -> None:
         os.unlink(name)
     except OSError as exc:
         raise OutputError(f"{named}: cannot write the {what} ({describe_os_error(exc)})") from None
+
+
+def explain_write_failure(folder: PathLike, fallback: str) -> str:
+    """Return why writing into ``folder`` failed when the writer only said "System error".
+
+    libsndfile reports a full disk as "System error."; the file system itself can say more.
+    """
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # AttributeError: no statvfs on Windows
+        return fallback
+    if st.f_flag & getattr(os, "ST_RDONLY", 1):
+        return "read-only file system"
+    if st.f_bavail * st.f_frsize < 64 * 1024:
+        return "no space left on device"
+    return fallback
