@@ -7,6 +7,7 @@ problem with a file becomes an :class:`AudioLoadError` whose message names the f
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -103,9 +104,33 @@ def resample(wav: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor:
     """Return ``wav`` (..., time) resampled from ``orig_sr`` to ``new_sr`` (band-limited sinc)."""
     if orig_sr == new_sr:
         return wav
+    g = math.gcd(int(orig_sr), int(new_sr))
+    if (orig_sr // g) * (new_sr // g) > _MAX_SINC_KERNEL:
+        return _resample_soxr(wav, orig_sr, new_sr)
     import torchaudio.functional as AF  # imported lazily: torchaudio is slow to import
 
     return AF.resample(wav, orig_sr, new_sr)
+
+
+# torchaudio's exact sinc resampler builds a (new/g, orig/g) kernel: for rates with a small common
+# divisor (44056 Hz, 44101 Hz) that is gigabytes. Such rates go through soxr (librosa's resampler).
+_MAX_SINC_KERNEL = 2_000_000
+
+
+def _resample_soxr(wav: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor:
+    import soxr
+
+    n = wav.shape[-1]
+    flat = wav.reshape(-1, n).detach().cpu().double().numpy().T  # soxr wants (time, channels)
+    out = soxr.resample(np.ascontiguousarray(flat), orig_sr, new_sr, quality="HQ")
+    y = torch.from_numpy(np.ascontiguousarray(out.T)).to(wav.dtype)
+    want = math.ceil(n * new_sr / orig_sr)  # the length torchaudio would give
+    y = (
+        y[..., :want]
+        if y.shape[-1] >= want
+        else torch.nn.functional.pad(y, (0, want - y.shape[-1]))
+    )
+    return y.reshape(*wav.shape[:-1], want).to(wav.device)
 
 
 def load_audio(path: PathLike, sr: int = DEFAULT_SR, mono: bool = True) -> torch.Tensor:
