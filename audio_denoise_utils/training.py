@@ -37,8 +37,8 @@ from torch import nn
 
 from . import DEFAULT_SR, __version__
 from .engine.checks import check_seed
-from .engine.paths import check_writable_dir, check_writable_file
-from .errors import AudioDenoiseError, CheckpointError
+from .engine.paths import check_writable_dir, check_writable_file, explain_write_failure
+from .errors import AudioDenoiseError, CheckpointError, OutputError
 from .files import atomic_write
 from .losses import build_loss, si_sdr_per_clip
 
@@ -882,10 +882,14 @@ def save_checkpoint(
         "package_version": __version__,
         "torch_version": str(torch.__version__),
     }
-    with atomic_write(path, suffix=".tmp") as tmp, open(tmp, "wb") as fh:
-        torch.save(payload, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with atomic_write(path, suffix=".tmp") as tmp, open(tmp, "wb") as fh:
+            torch.save(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except RuntimeError as exc:  # torch's zip writer reports a full disk as a RuntimeError
+        reason = explain_write_failure(path.parent, _first_line(exc))
+        raise OutputError(f"{path}: cannot write the checkpoint ({reason})") from None
     return path
 
 
@@ -948,6 +952,7 @@ def _read_checkpoint(path: PathLike, map_location: Any = "cpu") -> dict[str, Any
         or not isinstance(ckpt.get("state_dict"), dict)
     ):
         raise CheckpointError(f"{p}: checkpoint lacks the model name or its weights")
+    _check_finite_weights(ckpt, p)
     return ckpt
 
 
@@ -971,7 +976,6 @@ def _check_finite_weights(ckpt: dict[str, Any], path: PathLike) -> None:
 
 
 def _load_weights(model: nn.Module, ckpt: dict[str, Any], path: PathLike) -> None:
-    _check_finite_weights(ckpt, path)
     try:
         unwrap_model(model).load_state_dict(_strip_prefixes(ckpt["state_dict"]), strict=True)
     except (RuntimeError, KeyError, ValueError) as exc:
