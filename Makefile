@@ -49,7 +49,7 @@ sample: setup
 
 ## Re-make the small checkpoint shipped for notebooks 05 and 06.
 checkpoint: setup
-	$(BIN)/audio-denoise train --data data/sample --out checkpoints/default.pt --seed 0
+	$(BIN)/audio-denoise train --data data/sample --out checkpoints/default.pt --seed 0 --overwrite
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

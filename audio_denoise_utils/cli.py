@@ -239,7 +239,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _seed(text: str) -> int:
-    """argparse type: a seed in [0, 2**63 - 1], refused rather than wrapped."""
+    """argparse type: a seed in [0, 2**32 - 1], refused rather than wrapped."""
     from .engine.checks import check_seed
 
     try:
@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also apply random gain + slow amplitude modulation",
     )
-    c.add_argument("--seed", type=_seed, default=0, help="0 to 2**63 - 1 (default: 0)")
+    c.add_argument("--seed", type=_seed, default=0, help="0 to 2**32 - 1 (default: 0)")
     c.set_defaults(func=cmd_corrupt)
 
     t = sub.add_parser("train", help="train a denoiser (defaults: the course's best recipe)")

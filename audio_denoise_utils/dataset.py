@@ -25,6 +25,7 @@ from torch.utils.data import Dataset
 
 from . import DEFAULT_SR
 from .audio import AudioCache
+from .errors import InvalidArgumentError
 from .noise import Corruption, make_generator
 
 PathLike = str | os.PathLike
@@ -35,7 +36,7 @@ def _as_clip(clip: torch.Tensor, index: int) -> torch.Tensor:
     if clip.dim() == 1:
         clip = clip.unsqueeze(0)
     if clip.dim() != 2 or clip.shape[0] != 1 or clip.shape[1] == 0:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"clip {index}: expected a non-empty mono clip (1, time), got shape {tuple(clip.shape)}"
         )
     return clip.float()
@@ -75,12 +76,16 @@ class NoisyCleanDataset(Dataset):
     ):
         self.items = list(clips)
         if not self.items:
-            raise ValueError("NoisyCleanDataset: no clips given")
+            raise InvalidArgumentError("NoisyCleanDataset: no clips given")
         if segment is not None and segment < 1:
-            raise ValueError(f"NoisyCleanDataset: segment must be positive, got {segment}")
+            raise InvalidArgumentError(
+                f"NoisyCleanDataset: segment must be positive, got {segment}"
+            )
         has_paths = any(not isinstance(c, torch.Tensor) for c in self.items)
         if cache is not None and cache.sr != sr:
-            raise ValueError(f"NoisyCleanDataset: cache decodes at {cache.sr} Hz but sr={sr}")
+            raise InvalidArgumentError(
+                f"NoisyCleanDataset: cache decodes at {cache.sr} Hz but sr={sr}"
+            )
         self.cache = cache if cache is not None or not has_paths else AudioCache(sr)
         self.corruption = corruption
         self.segment = segment
@@ -140,7 +145,7 @@ def collate_pad(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Return ``(noisy (B, 1, Tmax), clean (B, 1, Tmax), lengths (B,))``, zero-padded at the end."""
     if len(batch) == 0:
-        raise ValueError("collate_pad: empty batch")
+        raise InvalidArgumentError("collate_pad: empty batch")
     lengths = torch.tensor([clean.shape[-1] for _, clean in batch], dtype=torch.int64)
     longest = int(lengths.max())
     first = batch[0][0]
@@ -169,7 +174,7 @@ class ClipBank:
     ):
         flat = [_as_clip(c, i).reshape(-1).cpu() for i, c in enumerate(clips)]
         if not flat:
-            raise ValueError("ClipBank: no clips given")
+            raise InvalidArgumentError("ClipBank: no clips given")
         self.device = torch.device(device)
         self.sr = sr
         sizes = torch.tensor([c.numel() for c in flat], dtype=torch.int64)
@@ -206,7 +211,7 @@ class ClipBank:
     ) -> torch.Tensor:
         """Return ``batch_size`` random clean crops (batch, 1, segment) on the bank's device."""
         if batch_size < 1 or segment < 1:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"ClipBank.sample: batch_size and segment must be positive, got {batch_size}, {segment}"
             )
         dev = self.device

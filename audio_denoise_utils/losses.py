@@ -20,18 +20,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import InvalidArgumentError
+
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def _pair(estimate: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Return both tensors as float32 after checking they share one (batch, 1, time) shape."""
     if estimate.shape != target.shape:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"estimate and target must have the same shape, got {tuple(estimate.shape)} "
             f"and {tuple(target.shape)}"
         )
     if estimate.dim() != 3:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"losses expect audio shaped (batch, 1, time), got {tuple(estimate.shape)}"
         )
     return estimate.float(), target.float()
@@ -101,10 +103,14 @@ class MultiResolutionSTFTLoss(nn.Module):
     ) -> None:
         super().__init__()
         if not len(fft_sizes) == len(hops) == len(wins) or not fft_sizes:
-            raise ValueError("fft_sizes, hops and wins must be non-empty and of equal length")
+            raise InvalidArgumentError(
+                "fft_sizes, hops and wins must be non-empty and of equal length"
+            )
         for n_fft, hop, win in zip(fft_sizes, hops, wins, strict=True):
             if not 0 < hop <= win <= n_fft:
-                raise ValueError(f"need 0 < hop <= win <= n_fft, got {hop}, {win}, {n_fft}")
+                raise InvalidArgumentError(
+                    f"need 0 < hop <= win <= n_fft, got {hop}, {win}, {n_fft}"
+                )
         self.resolutions = [
             (int(n), int(h), int(w)) for n, h, w in zip(fft_sizes, hops, wins, strict=True)
         ]
@@ -145,10 +151,10 @@ class CombinedLoss(nn.Module):
     def __init__(self, weights: Mapping[str, float]) -> None:
         super().__init__()
         if not weights:
-            raise ValueError("CombinedLoss needs at least one loss")
+            raise InvalidArgumentError("CombinedLoss needs at least one loss")
         unknown = sorted(set(weights) - set(LOSSES))
         if unknown:
-            raise ValueError(f"unknown loss {unknown[0]!r}; choose from {sorted(LOSSES)}")
+            raise InvalidArgumentError(f"unknown loss {unknown[0]!r}; choose from {sorted(LOSSES)}")
         self.weights = {name: float(w) for name, w in weights.items()}
         self.terms: dict[str, LossFn] = {name: LOSSES[name]() for name in self.weights}
         # Register module losses so that .to(device) and repr see them.
@@ -189,11 +195,13 @@ def build_loss(spec: str) -> CombinedLoss:
         term = raw.strip()
         match = _TERM.match(term)
         if match is None:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"cannot parse loss term {term!r} in {spec!r}; write terms like 'l1' or '0.5*mrstft'"
             )
         name = match["name"].lower()
         if name not in LOSSES:
-            raise ValueError(f"unknown loss {name!r} in {spec!r}; choose from {sorted(LOSSES)}")
+            raise InvalidArgumentError(
+                f"unknown loss {name!r} in {spec!r}; choose from {sorted(LOSSES)}"
+            )
         weights[name] = weights.get(name, 0.0) + float(match["w"] or 1.0)
     return CombinedLoss(weights)

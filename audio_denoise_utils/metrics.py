@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from . import DEFAULT_SR
-from .engine.checks import check_number, check_seed
+from .engine.checks import check_number, check_sample_rate, check_seed
 from .errors import AudioDenoiseError
 
 if TYPE_CHECKING:  # pandas is imported lazily: only evaluate() needs it
@@ -157,6 +157,7 @@ def compute_metrics(
     metrics: Sequence[str] = METRICS,
 ) -> dict[str, torch.Tensor]:
     """Return ``{metric name: scores (batch,)}`` for each name in ``metrics``."""
+    sr = check_sample_rate(sr)
     _check_metric_names(metrics)
     fns: dict[str, Callable[[], torch.Tensor]] = {
         "si_sdr": lambda: si_sdr(estimate, target),

@@ -28,7 +28,7 @@ import torch
 
 from . import DEFAULT_SR
 from .audio import output_format, read_audio, to_mono, write_frames
-from .engine.checks import check_number, check_seed
+from .engine.checks import check_number, check_sample_rate, check_seed
 from .engine.headers import riff_chunks
 from .errors import AudioDenoiseError, AudioLevelWarning, AudioLoadError, InvalidArgumentError
 from .files import atomic_write
@@ -60,7 +60,7 @@ def make_generator(
     device = torch.device(device)
     if generator is not None:
         if generator.device.type != device.type:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"the generator lives on {generator.device} but the audio on {device}; "
                 f"create it with torch.Generator(device={str(device)!r})"
             )
@@ -75,11 +75,21 @@ def make_generator(
 
 def _batched(wav: torch.Tensor, name: str = "audio") -> tuple[torch.Tensor, bool]:
     """Return ``(wav as (batch, 1, time), was_single_clip)``."""
+    if not isinstance(wav, torch.Tensor):
+        raise InvalidArgumentError(
+            f"{name}: expected a torch tensor, got {type(wav).__name__} "
+            "(convert with torch.from_numpy(x).float())"
+        )
+    if not wav.is_floating_point():
+        raise InvalidArgumentError(
+            f"{name}: expected float samples in [-1, 1], got {wav.dtype} (for int16 PCM use "
+            "wav.float() / 32768)"
+        )
     if wav.dim() == 3 and wav.shape[1] == 1:
         return wav, False
     if wav.dim() == 2 and wav.shape[0] == 1:
         return wav.unsqueeze(0), True
-    raise ValueError(
+    raise InvalidArgumentError(
         f"{name}: expected (batch, 1, time) or (1, time), got shape {tuple(wav.shape)}"
     )
 
@@ -97,11 +107,15 @@ def _per_clip(
     value: float | torch.Tensor, batch: int, device: torch.device, dtype: torch.dtype
 ) -> torch.Tensor:
     """Return a scalar or (batch,) value as a (batch, 1, 1) tensor."""
+    if isinstance(value, int | float) and not math.isfinite(value):
+        raise InvalidArgumentError(f"expected a finite number, got {value}")
     t = torch.as_tensor(value, dtype=dtype, device=device)
     if t.numel() == 1:
         return t.reshape(1, 1, 1).expand(batch, 1, 1)
     if t.numel() != batch:
-        raise ValueError(f"expected a float or {batch} per-clip values, got shape {tuple(t.shape)}")
+        raise InvalidArgumentError(
+            f"expected a float or {batch} per-clip values, got shape {tuple(t.shape)}"
+        )
     return t.reshape(batch, 1, 1)
 
 
@@ -111,7 +125,7 @@ def _bounds(value: Range, name: str) -> tuple[float, float]:
         return float(value), float(value)
     lo, hi = (float(v) for v in value)
     if lo > hi:
-        raise ValueError(f"{name}: range ({lo}, {hi}) has low > high")
+        raise InvalidArgumentError(f"{name}: range ({lo}, {hi}) has low > high")
     return lo, hi
 
 
@@ -218,7 +232,9 @@ def measure_snr(clean: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
     c, _ = _batched(clean, "clean")
     n, _ = _batched(noisy, "noisy")
     if c.shape != n.shape:
-        raise ValueError(f"clean {tuple(c.shape)} and noisy {tuple(n.shape)} differ in shape")
+        raise InvalidArgumentError(
+            f"clean {tuple(c.shape)} and noisy {tuple(n.shape)} differ in shape"
+        )
     acc = _acc_dtype(c.device)
     c, n = c.to(acc), n.to(acc)
     signal = c.pow(2).sum(dim=(-2, -1))
@@ -230,7 +246,7 @@ def _shape_spectrum(white: torch.Tensor, exponent: float | torch.Tensor) -> torc
     """Return ``white`` (..., time) filtered to power ~ 1/f**exponent, DC removed, unit variance."""
     time = white.shape[-1]
     if time < 2:
-        raise ValueError(f"noise needs at least 2 samples, got {time}")
+        raise InvalidArgumentError(f"noise needs at least 2 samples, got {time}")
     exp = torch.as_tensor(exponent, dtype=white.dtype, device=white.device)
     if exp.numel() == 1 and float(exp) == 0.0:
         shaped = white  # a flat spectrum needs no FFT
@@ -262,11 +278,17 @@ def colored_noise(
     scaled to variance exactly 1 so that :func:`mix_at_snr` alone sets the level.
     """
     if color not in COLOR_EXPONENTS:
-        raise ValueError(f"unknown noise color {color!r}; choose from {list(COLOR_EXPONENTS)}")
+        raise InvalidArgumentError(
+            f"unknown noise color {color!r}; choose from {list(COLOR_EXPONENTS)}"
+        )
     if device is None:
         device = generator.device if generator is not None else torch.device("cpu")
     g = make_generator(generator, seed, device)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if not shape or any(int(d) < 1 for d in shape):
+        raise InvalidArgumentError(
+            f"colored_noise: every dimension of shape must be >= 1, got {shape}"
+        )
     white = torch.randn(shape, generator=g, device=device, dtype=dtype)
     return _shape_spectrum(white, COLOR_EXPONENTS[color])
 
@@ -289,7 +311,7 @@ def mix_at_snr(
     c, single = _batched(clean, "clean")
     n, _ = _batched(noise, "noise")
     if n.shape[-1] != c.shape[-1] or n.shape[0] not in (1, c.shape[0]):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"noise shape {tuple(noise.shape)} does not fit clean shape {tuple(clean.shape)}"
         )
     acc = _acc_dtype(c.device)
@@ -297,7 +319,7 @@ def mix_at_snr(
     p_clean = c64.pow(2).mean(dim=-1, keepdim=True)
     p_noise = n64.pow(2).mean(dim=-1, keepdim=True).expand_as(p_clean)
     if bool(((p_noise == 0) & (p_clean > 0)).any()):
-        raise ValueError(
+        raise InvalidArgumentError(
             "the noise is silent (all zeros) for a non-silent clip: no SNR can be reached"
         )
     snr = _per_clip(snr_db, c.shape[0], c.device, acc)
@@ -332,9 +354,9 @@ def babble_noise(
     dominates; the sum is scaled to unit RMS. Use clips of speakers other than the clean one.
     """
     if len(clips) == 0:
-        raise ValueError("babble_noise needs at least one clip")
+        raise InvalidArgumentError("babble_noise needs at least one clip")
     if length < 1 or n_talkers < 1:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"babble_noise: length and n_talkers must be positive, got {length}, {n_talkers}"
         )
     if device is None:
@@ -382,7 +404,7 @@ def add_noise(
         noise = colored_noise(c.shape, kind, generator=g, device=c.device, dtype=c.dtype)
     elif kind == "babble":
         if not babble_clips:
-            raise ValueError('kind="babble" needs babble_clips (clips of other speakers)')
+            raise InvalidArgumentError('kind="babble" needs babble_clips (clips of other speakers)')
         noise = torch.stack(
             [
                 babble_noise(babble_clips, c.shape[-1], n_talkers, generator=g, device=c.device)
@@ -390,7 +412,7 @@ def add_noise(
             ]
         ).to(c.dtype)
     else:
-        raise ValueError(f"unknown noise kind {kind!r}; choose from {list(NOISE_KINDS)}")
+        raise InvalidArgumentError(f"unknown noise kind {kind!r}; choose from {list(NOISE_KINDS)}")
     return _unbatched(mix_at_snr(c, noise, snr_db), single)
 
 
@@ -434,10 +456,11 @@ def amplitude_modulation(
     an automatic gain control pumping. The envelope stays within [1 - d, 1 + d], never negative
     (``d`` must lie in [0, 1]).
     """
+    sr = check_sample_rate(sr)
     x, single = _batched(wav)
     d_lo, d_hi = _bounds(depth, "depth")
     if d_lo < 0 or d_hi > 1:
-        raise ValueError(f"amplitude_modulation: depth must lie in [0, 1], got {depth}")
+        raise InvalidArgumentError(f"amplitude_modulation: depth must lie in [0, 1], got {depth}")
     g = make_generator(generator, seed, x.device)
     acc = _acc_dtype(x.device)
     u = torch.rand(x.shape[0], 3, generator=g, device=x.device, dtype=acc)
@@ -491,21 +514,23 @@ class Corruption:
         kinds = self.kinds
         unknown = [k for k in kinds if k not in NOISE_KINDS]
         if unknown or not kinds:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"unknown noise kind(s) {unknown or kinds}; choose from {list(NOISE_KINDS)}"
             )
         if "seed" in kinds and (len(kinds) > 1 or self.multiplicative):
-            raise ValueError(
+            raise InvalidArgumentError(
                 'noise "seed" is the whole seed procedure: use it alone, without multiplicative'
             )
         if "babble" in kinds and not self.babble_clips:
-            raise ValueError('noise "babble" needs babble_clips (clean clips of other speakers)')
+            raise InvalidArgumentError(
+                'noise "babble" needs babble_clips (clean clips of other speakers)'
+            )
         _bounds(self.snr_db, "snr_db")
         _bounds(self.gain_db, "gain_db")
         _bounds(self.am_rate_hz, "am_rate_hz")
         lo, hi = _bounds(self.am_depth, "am_depth")
         if lo < 0 or hi > 1:
-            raise ValueError(f"am_depth must lie in [0, 1], got {self.am_depth}")
+            raise InvalidArgumentError(f"am_depth must lie in [0, 1], got {self.am_depth}")
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -675,7 +700,7 @@ def corrupt_file(
     over 1) is first scaled to peak 1, with an :class:`AudioLevelWarning`, and the SNR is exact
     against that scaled input; where the mix would clip, the noise level is solved numerically so
     the SNR still holds.
-    ``snr_db`` must lie in [-50, 100] dB and ``seed`` in [0, 2**63 - 1].
+    ``snr_db`` must lie in [-50, 100] dB and ``seed`` in [0, 2**32 - 1].
 
     With ``multiplicative=True`` the input is first scaled by a seeded :func:`random_gain` and
     :func:`amplitude_modulation` (scaled down to full scale if that made it clip), and the SNR is

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from .engine.checks import check_sample_rate
+from .errors import InvalidArgumentError
 from .files import atomic_write
 
 if TYPE_CHECKING:
@@ -82,11 +84,13 @@ def as_numpy(wav: Wave, name: str = "wav") -> np.ndarray:
     if arr.ndim == 2:  # (channels, time): plots show what a listener hears on one speaker
         arr = arr.mean(axis=0)
     if arr.ndim != 1:
-        raise ValueError(f"{name}: expected one clip (1, time) or (time,), got shape {arr.shape}")
+        raise InvalidArgumentError(
+            f"{name}: expected one clip (1, time) or (time,), got shape {arr.shape}"
+        )
     if arr.size == 0:
-        raise ValueError(f"{name}: the clip holds no samples")
+        raise InvalidArgumentError(f"{name}: the clip holds no samples")
     if not np.isfinite(arr).all():
-        raise ValueError(f"{name}: the clip holds NaN or infinite samples")
+        raise InvalidArgumentError(f"{name}: the clip holds NaN or infinite samples")
     return arr.astype(np.float32, copy=False)
 
 
@@ -152,6 +156,7 @@ def plot_waveform(
     alpha: float = 1.0,
 ) -> Figure | Axes:
     """Return a figure (or the given Axes) with the clip's waveform against time in seconds."""
+    sr = check_sample_rate(sr)
     x = as_numpy(wav)
     fig, ax, own = _axes(ax, (8, 2.5))
     overlay = ax.has_data()  # drawing over another clip: keep the axis wide enough for both
@@ -220,7 +225,7 @@ def plot_spectrogram(
     import librosa.display
 
     if freq_scale not in ("log", "linear"):
-        raise ValueError(f"freq_scale must be 'log' or 'linear', got {freq_scale!r}")
+        raise InvalidArgumentError(f"freq_scale must be 'log' or 'linear', got {freq_scale!r}")
     x = as_numpy(wav)
     hop = display_hop(x.size, hop, max_frames)
     db = spectrogram_db(x, n_fft, hop)
@@ -256,6 +261,7 @@ def plot_wave_and_spec(
     freq_scale: str = "log",
 ) -> Figure:
     """Return a two-row figure: waveform on top, spectrogram below, sharing the time axis."""
+    sr = check_sample_rate(sr)
     fig, axes = _subplots(2, 1, figsize=(9, 5), sharex=True)
     plot_waveform(wav, sr, ax=axes[0, 0], title=title, color=color_for(title or "", 0))
     axes[0, 0].set_xlabel("")
@@ -297,10 +303,13 @@ def plot_comparison(
     ``kind`` is "waveform", "spectrogram" or "both" (two columns). When ``clips`` holds the
     ``reference`` key ("clean"), every other row's title carries its SI-SDR against it.
     """
+    sr = check_sample_rate(sr)
     if kind not in ("waveform", "spectrogram", "both"):
-        raise ValueError(f"kind must be 'waveform', 'spectrogram' or 'both', got {kind!r}")
+        raise InvalidArgumentError(
+            f"kind must be 'waveform', 'spectrogram' or 'both', got {kind!r}"
+        )
     if not clips:
-        raise ValueError("plot_comparison: no clips given")
+        raise InvalidArgumentError("plot_comparison: no clips given")
     arrays = {name: as_numpy(w, name) for name, w in clips.items()}
     titles = {}
     ref = arrays.get(reference)
@@ -382,7 +391,7 @@ def plot_noise_spectra(
     from scipy.signal import welch
 
     if not noises:
-        raise ValueError("plot_noise_spectra: no noises given")
+        raise InvalidArgumentError("plot_noise_spectra: no noises given")
     fig, ax, own = _axes(ax, (7, 4))
     for i, (name, w) in enumerate(noises.items()):
         x = as_numpy(w, name).astype(np.float64)
@@ -560,7 +569,7 @@ class LiveLossPlot:
 def _snr_column(table: pd.DataFrame, snr_col: str | None) -> str | None:
     if snr_col is not None:
         if snr_col not in table.columns:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"column {snr_col!r} not in the table (columns: {list(table.columns)})"
             )
         return snr_col
@@ -580,9 +589,13 @@ def plot_metric_bars(
     as error bars). For an improvement metric (``*_i``) the "noisy" row, zero by definition, is left out.
     """
     if metric not in table.columns:
-        raise ValueError(f"metric {metric!r} not in the table (columns: {list(table.columns)})")
+        raise InvalidArgumentError(
+            f"metric {metric!r} not in the table (columns: {list(table.columns)})"
+        )
     if "method" not in table.columns:
-        raise ValueError(f"the table needs a 'method' column (columns: {list(table.columns)})")
+        raise InvalidArgumentError(
+            f"the table needs a 'method' column (columns: {list(table.columns)})"
+        )
     snr_col = _snr_column(table, snr_col)
     data = table
     if metric.endswith("_i") and (table["method"] != "noisy").any():

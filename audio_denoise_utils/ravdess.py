@@ -260,6 +260,8 @@ def split_by_actor(
     ``test_actors`` is used as given; a missing one is then picked by the rule above from the
     actors left. Raises SplitError for fewer than 3 actors, overlapping lists or an empty split.
     """
+    if not isinstance(table, pd.DataFrame):
+        raise SplitError(f"expected a table from list_clips(), got {type(table).__name__}")
     if "actor" not in table.columns:
         raise SplitError("table has no 'actor' column (build it with list_clips())")
     present = sorted(int(a) for a in table["actor"].unique())

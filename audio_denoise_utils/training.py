@@ -36,7 +36,7 @@ import torch.distributed as dist
 from torch import nn
 
 from . import DEFAULT_SR, __version__
-from .engine.checks import check_seed
+from .engine.checks import check_audio_tensor, check_seed
 from .engine.paths import check_writable_dir, check_writable_file, explain_write_failure
 from .errors import AudioDenoiseError, CheckpointError, OutputError
 from .files import atomic_write
@@ -113,8 +113,7 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
     """
     seed = check_seed(seed)
     random.seed(seed)
-    # numpy's legacy seed takes 32 bits: larger seeds go through a SeedSequence, never wrapped.
-    np.random.seed(seed if seed < 2**32 else np.random.SeedSequence(seed).generate_state(4))
+    np.random.seed(seed)
     torch.manual_seed(seed)
     if deterministic:
         # cuBLAS needs this set before its first use to be deterministic.
@@ -613,6 +612,14 @@ def fit(
         device = pick_device("auto", quiet=not main)
     if not train_clips:
         raise AudioDenoiseError("fit() needs at least one training clip")
+    # Once per run: a bad clip fails here with its index, not mid-epoch (numpy clips converted).
+    train_clips = [
+        check_audio_tensor(c, f"fit: train_clips[{i}]", ndims=(1, 2))
+        for i, c in enumerate(train_clips)
+    ]
+    val_clips = [
+        check_audio_tensor(c, f"fit: val_clips[{i}]", ndims=(1, 2)) for i, c in enumerate(val_clips)
+    ]
     if config.steps_per_epoch < 1 or config.epochs < 1 or config.batch_size < 1:
         raise AudioDenoiseError("epochs, steps_per_epoch and batch_size must be at least 1")
 

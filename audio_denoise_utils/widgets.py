@@ -24,7 +24,7 @@ import soundfile as sf
 import torch
 
 from . import DEFAULT_SR
-from .errors import AudioDenoiseError, AudioLoadError
+from .errors import AudioDenoiseError, AudioLoadError, InvalidArgumentError
 from .plots import (
     COLORS,
     figure_png,
@@ -66,7 +66,7 @@ def _as_clip(wav: Wave, name: str = "clip") -> torch.Tensor:
     if x.ndim == 1:
         x = x.unsqueeze(0)
     if x.ndim != 2 or x.shape[-1] == 0:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{name}: expected one clip (1, time) or (time,), got shape {tuple(wav.shape)}"
         )
     if x.shape[0] > 1:
@@ -110,9 +110,11 @@ def encode_wav(wav: Wave, sr: int) -> tuple[bytes, float]:
         arr = arr[0]
     arr = np.atleast_2d(arr)  # (channels, time)
     if arr.ndim != 2 or arr.shape[-1] == 0:
-        raise ValueError(f"expected (channels, time) or (time,) audio, got shape {np.shape(wav)}")
+        raise InvalidArgumentError(
+            f"expected (channels, time) or (time,) audio, got shape {np.shape(wav)}"
+        )
     if not np.isfinite(arr).all():
-        raise ValueError("cannot play audio holding NaN or infinite samples")
+        raise InvalidArgumentError("cannot play audio holding NaN or infinite samples")
     peak = float(np.abs(arr).max())
     gain = 1.0 / peak if peak > 1.0 else 1.0
     buf = io.BytesIO()
@@ -171,7 +173,7 @@ class NoisePanel(_Panel):
         )
         kinds = list(COLORED_KINDS) + (["babble"] if self.babble_clips else [])
         if kind not in kinds:
-            raise ValueError(f"kind {kind!r} not available here; choose from {kinds}")
+            raise InvalidArgumentError(f"kind {kind!r} not available here; choose from {kinds}")
         style = {"description_width": "initial"}
         self.snr = ipw.FloatSlider(
             value=snr_db,
@@ -299,7 +301,7 @@ class ABPanel(_Panel):
         else:
             self.clips = {f"clip {i}": _as_clip(v, f"clip {i}") for i, v in enumerate(clips)}
         if not self.clips:
-            raise ValueError("ABPanel needs at least one clean clip")
+            raise InvalidArgumentError("ABPanel needs at least one clean clip")
         self.model = model
         self.sr = int(sr)
         self.seed = int(seed)

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
     "ravdess", "audio", "noise", "dataset", "models", "losses", "training", "metrics",
     "baselines", "enhance", "plots", "widgets", "course", "files", "errors", "cli",
+    "engine.paths", "engine.checks", "engine.headers", "engine.install", "engine.signals",
 ]  # fmt: skip
 
 

@@ -14,20 +14,21 @@ import torch
 
 from ..errors import InvalidArgumentError
 
-#: Seeds are non-negative integers below 2**63, used as given (never wrapped modulo anything).
-MAX_SEED = 2**63 - 1
+#: Seeds are integers in [0, 2**32 - 1]: torch's CPU generator and numpy's legacy seed keep only
+#: 32 bits, so a larger seed would silently equal a smaller one. It is refused instead.
+MAX_SEED = 2**32 - 1
 #: Sample rates real devices and files use: 1 kHz .. 768 kHz (the top rate of audio converters).
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1_000, 768_000
 
 
 def check_seed(seed: Any, name: str = "seed") -> int:
-    """Return ``seed`` as an int in [0, 2**63 - 1]; raise InvalidArgumentError otherwise."""
+    """Return ``seed`` as an int in [0, 2**32 - 1]; raise InvalidArgumentError otherwise."""
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise InvalidArgumentError(f"{name} must be an integer, got {seed!r}")
     seed = int(seed)
     if not 0 <= seed <= MAX_SEED:
         raise InvalidArgumentError(
-            f"{name} {seed} is out of range: use an integer from 0 to 2**63 - 1 ({MAX_SEED})"
+            f"{name} {seed} is out of range: use an integer from 0 to 2**32 - 1 ({MAX_SEED})"
         )
     return seed
 
