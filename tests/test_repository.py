@@ -90,3 +90,15 @@ def test_api_reference_is_up_to_date():
     """docs/API.md is generated from the code: regenerate it with scripts/api_reference.py."""
     proc = subprocess.run([sys.executable, "scripts/api_reference.py", "--check"], cwd=ROOT)
     assert proc.returncode == 0, "docs/API.md is stale: run python scripts/api_reference.py"
+
+
+def test_every_subpackage_is_installed():
+    """A non-editable install (Colab's pip install) must ship every package folder, engine/ too."""
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "audio_denoise_utils").rglob("__init__.py")
+    }
+    assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages"

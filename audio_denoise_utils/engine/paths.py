@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import OutputError
+from .signals import signals_deferred
 
 PathLike = str | os.PathLike
 
@@ -88,9 +89,10 @@ def check_writable_dir(path: PathLike, what: str = "output folder") -> Path:
 def probe_dir(folder: Path, named: Path, what: str) -> None:
     """Create and delete a hidden file in ``folder``; raise OutputError naming ``named`` on failure."""
     try:
-        fd, name = tempfile.mkstemp(prefix=".write-probe-", dir=folder)
-        os.close(fd)
-        os.unlink(name)
+        with signals_deferred():  # a Ctrl-C here must not strand the probe file
+            fd, name = tempfile.mkstemp(prefix=".write-probe-", dir=folder)
+            os.close(fd)
+            os.unlink(name)
     except OSError as exc:
         raise OutputError(f"{named}: cannot write the {what} ({describe_os_error(exc)})") from None
 

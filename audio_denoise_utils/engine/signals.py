@@ -41,7 +41,11 @@ def terminate_gracefully() -> Iterator[None]:
 
 @contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM/SIGHUP during a few system calls that must not be split (POSIX only)."""
+    """Hold SIGINT/SIGTERM/SIGHUP during a few system calls that must not be split (POSIX only).
+
+    Best effort: a signal delivered to another thread can still reach the Python handler early,
+    so callers also undo their work on KeyboardInterrupt; this only narrows the window.
+    """
     mask = getattr(signal, "pthread_sigmask", None)
     sigs = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
     if mask is None or threading.current_thread() is not threading.main_thread():
