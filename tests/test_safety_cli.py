@@ -356,3 +356,33 @@ def test_corrupt_one_sample_and_float_above_full_scale(folder, tmp_path, capsys)
 def test_evaluate_bad_values_are_one_line(ckpt, capsys, bad):
     code, _, err = run(capsys, "evaluate", "--checkpoint", str(ckpt), *bad)
     assert code == 2 and one_error_line(err)
+
+
+def test_an_unforeseen_failure_is_one_line_and_the_batch_goes_on(
+    ckpt, folder, tmp_path, capsys, monkeypatch
+):
+    import audio_denoise_utils.enhance as enhance
+
+    sf.write(folder / "y.wav", speech_like(0.4), SR, subtype="PCM_16")
+    real = enhance.denoise_file
+
+    def flaky(model, src, dst, *args, **kwargs):
+        if Path(src).name == "x.wav":
+            raise RuntimeError("something nobody planned for\nsecond line")
+        return real(model, src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(enhance, "denoise_file", flaky)
+    out = tmp_path / "out"
+    code, _, err = run(
+        capsys,
+        "denoise",
+        "--checkpoint",
+        str(ckpt),
+        str(folder / "x.wav"),
+        str(folder / "y.wav"),
+        "-o",
+        str(out),
+    )
+    line = one_error_line(err)
+    assert code == 1 and "x.wav" in line and "RuntimeError" in line
+    assert sorted(p.name for p in out.iterdir()) == ["y.wav"]
