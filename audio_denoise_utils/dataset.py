@@ -25,6 +25,7 @@ from torch.utils.data import Dataset
 
 from . import DEFAULT_SR
 from .audio import AudioCache
+from .engine.checks import check_seed
 from .errors import InvalidArgumentError
 from .noise import Corruption, make_generator
 
@@ -90,7 +91,7 @@ class NoisyCleanDataset(Dataset):
         self.corruption = corruption
         self.segment = segment
         self.train = train
-        self.seed = seed
+        self.seed = check_seed(seed)
         self.sr = sr
         self.epoch = 0
 
@@ -112,7 +113,8 @@ class NoisyCleanDataset(Dataset):
     def generator(self, index: int) -> torch.Generator:
         """Return the CPU generator item ``index`` draws from (train: per epoch; eval: fixed)."""
         words = (self.seed, 0, self.epoch, index) if self.train else (self.seed, 1, index)
-        return make_generator(seed=_seed_for(*words))
+        # A mixed 63-bit seed (internal, not a user's seed): set directly.
+        return torch.Generator().manual_seed(_seed_for(*words))
 
     def _crop(self, clean: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         seg, size = self.segment, clean.shape[-1]
