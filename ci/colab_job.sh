@@ -13,6 +13,8 @@
 #   5. the venv is put back as it was (the added packages are uninstalled) for the next run.
 #
 # Usage: ci/colab_job.sh [--prepare]   (--prepare: only build or check the cached venv)
+# Cost: the first run downloads and installs torch's CUDA wheels for Python 3.13 (several GB; pip
+# caches them); later runs reuse the venv.
 # Environment: COLAB_VENV (default .venv-colab), PYTHON313 (a python3.13 to use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,7 +105,8 @@ fi
 
 # Test tools Colab does not have (nbval); constrained so they cannot move anything either.
 "$VENV/bin/python" -m pip install --quiet -c "$WORK/after.txt" "nbval>=0.11"
-"$VENV/bin/python" ci/compare_freeze.py --quiet "$WORK/after.txt" <(freeze) || {
+freeze >"$WORK/tools.txt"
+"$VENV/bin/python" ci/compare_freeze.py --quiet "$WORK/after.txt" "$WORK/tools.txt" || {
     echo "colab job: FAILED: installing nbval changed Colab's packages" >&2
     exit 1
 }
@@ -124,8 +127,15 @@ AUDIO_DENOISE_QUICK=1 MPLBACKEND=Agg IPYTHONDIR="$WORK/ipython" PYTHONPATH="$ROO
     COLAB_STUB_DIR="$WORK/stub" \
     "$VENV/bin/python" -m pytest --nbval-lax --nbval-current-env "$WORK/notebooks" -q -p no:cacheprovider \
     --rootdir "$WORK"
-"$VENV/bin/python" ci/compare_freeze.py --quiet "$WORK/after.txt" <(freeze | grep -v -i '^nbval==\|^coverage==') || {
-    echo "colab job: FAILED: running the notebooks changed Colab's packages" >&2
+freeze >"$WORK/after-notebooks.txt"
+"$VENV/bin/python" ci/compare_freeze.py --quiet "$WORK/tools.txt" "$WORK/after-notebooks.txt" || {
+    echo "colab job: FAILED: the set-up cells, run by the notebooks, changed Colab's packages" >&2
     exit 1
 }
+if [ -s "$WORK/stub/downloads.txt" ]; then
+    echo "colab job: FAILED: Run-all downloaded files without being asked:" >&2
+    cat "$WORK/stub/downloads.txt" >&2
+    exit 1
+fi
+grep -q . "$WORK/stub/uploads.txt" || { echo "colab job: FAILED: notebook 06 never asked files.upload()" >&2; exit 1; }
 say "Colab job passed"

@@ -340,9 +340,12 @@ def displayed(obj) -> list[dict]:
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.display import display
     from IPython.utils.capture import capture_output
+    from traitlets.config import Config
 
     had_shell = InteractiveShell.initialized()
-    InteractiveShell.instance()
+    config = Config()
+    config.HistoryManager.enabled = False  # no history database in the user's ~/.ipython
+    InteractiveShell.instance(config=config)
     try:
         with capture_output() as captured:
             display(obj)
@@ -361,7 +364,8 @@ def widget_views(bundles: list[dict]) -> list[str]:
 
 
 @pytest.mark.parametrize("kind", ["noise", "ab", "upload"])
-def test_panels_display_as_their_widget(kind):
+def test_panels_display_as_their_widget(kind, tmp_path, monkeypatch):
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     # What a notebook shows for `display(panel)` or a panel on a cell's last line: the panel's
     # widget view, on the installed ipywidgets (7.7.1 in the Colab CI job, 8 in the normal venv).
     panel = {
