@@ -82,7 +82,13 @@ def build_archive(path: Path) -> tuple[int, str]:
         for actor in ACTORS:
             for i, name in enumerate(ravdess_names(actor)):
                 buf = io.BytesIO()
-                sf.write(buf, clip(actor * 100 + i, rng.uniform(3.0, 4.4)), SR, format="WAV", subtype="PCM_16")
+                sf.write(
+                    buf,
+                    clip(actor * 100 + i, rng.uniform(3.0, 4.4)),
+                    SR,
+                    format="WAV",
+                    subtype="PCM_16",
+                )
                 zf.writestr(f"Actor_{actor:02d}/{name}", buf.getvalue())
     digest = hashlib.md5(path.read_bytes()).hexdigest()
     size = path.stat().st_size
