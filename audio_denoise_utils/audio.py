@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -287,8 +288,17 @@ class AudioCache:
             self.decodes += 1
             if npy is not None:
                 # Unique temporary name: several processes (DDP ranks) may fill the cache at once.
-                with atomic_write(npy, suffix=".npy") as tmp:
-                    np.save(tmp, wav.numpy())
+                try:
+                    with atomic_write(npy, suffix=".npy") as tmp:
+                        np.save(tmp, wav.numpy())
+                except OSError as exc:  # read-only or full: keep working from memory
+                    warnings.warn(
+                        f"decode cache {self.cache_dir} cannot be written "
+                        f"({exc.strerror or exc}); decoded clips stay in memory only "
+                        "(set AUDIO_DENOISE_CACHE to a writable folder)",
+                        stacklevel=2,
+                    )
+                    self.cache_dir = None
         self._mem[key] = wav
         if self.max_items is not None and len(self._mem) > self.max_items:
             self._mem.popitem(last=False)

@@ -40,6 +40,8 @@ _default_showwarning = warnings.showwarning
 
 def cmd_download(args: argparse.Namespace) -> int:
     """Download and extract RAVDESS (a quick no-op when already complete)."""
+    import warnings
+
     from . import ravdess
 
     kwargs = {"dest": args.dest, "progress": not args.quiet}
@@ -48,8 +50,13 @@ def cmd_download(args: argparse.Namespace) -> int:
         kwargs.update(url=args.url, md5=args.md5, size=None)
     elif args.md5 is not None:
         kwargs["md5"] = args.md5
-    dest = ravdess.download_ravdess(**kwargs)
+    with warnings.catch_warnings():  # said below as one line, once something was written
+        warnings.simplefilter("ignore", ravdess.UnreadLocationWarning)
+        dest = ravdess.download_ravdess(**kwargs)
     print(f"RAVDESS ready in {dest}")
+    note = ravdess.unread_location_note(dest)
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
     return 0
 
 
@@ -104,7 +111,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     if args.resume and args.overwrite:
         raise AudioDenoiseError("--resume and --overwrite exclude each other; choose one")
-    out = Path(args.out)
+    from . import paths
+
+    out = Path(args.out) if args.out is not None else paths.default_checkpoint_out()
     run_dir = run_folder(out)
     last = run_dir / "last.pt"
     args.interrupt_hint = f"run the same command with --resume to continue from {last}"
@@ -278,13 +287,23 @@ def _finite(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``audio-denoise`` argument parser."""
-    p = _Parser(prog="audio-denoise", description=__doc__.splitlines()[0])
+    from . import paths
+
+    p = _Parser(
+        prog="audio-denoise",
+        description=__doc__.splitlines()[0],
+        epilog=f"Default folders do not depend on the working folder: data and runs live under "
+        f"{paths.home()} ({paths.HOME_ENV} moves them), the decode cache in {paths.cache_dir()} "
+        f"({paths.CACHE_ENV} moves it).",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or chatter")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     d = sub.add_parser("download", help="download and extract RAVDESS speech (about 200 MB)")
     d.add_argument(
-        "--dest", default="data/ravdess", help="destination folder (default: %(default)s)"
+        "--dest",
+        default=None,
+        help=f"destination folder (default: {paths.ravdess_dir()}, where train and evaluate look)",
     )
     d.add_argument("--url", default=None, help="archive URL (default: the Zenodo RAVDESS archive)")
     d.add_argument("--md5", default=None, help="expected md5 of the archive")
@@ -309,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--data",
         default=None,
-        help="data folder (default: data/ravdess if present, else data/sample)",
+        help=f"data folder (default: {paths.ravdess_dir()} if downloaded, else the bundled sample)",
     )
     t.add_argument("--model", default=None, help="model name (default: the course's best)")
     t.add_argument("--epochs", type=_count, default=None)
@@ -323,7 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
         "stays under 10 minutes; 0 for no limit (default: %(default)s)",
     )
     t.add_argument(
-        "--out", default="checkpoints/model.pt", help="checkpoint to write (default: %(default)s)"
+        "--out",
+        default=None,
+        help=f"checkpoint to write (default: {paths.default_checkpoint_out()})",
     )
     t.add_argument(
         "--resume",

@@ -177,12 +177,57 @@ class ClipBank:
         flat = [_as_clip(c, i).reshape(-1).cpu() for i, c in enumerate(clips)]
         if not flat:
             raise InvalidArgumentError("ClipBank: no clips given")
+        sizes = torch.tensor([c.numel() for c in flat], dtype=torch.int64)
+        self._setup(torch.cat(flat), sizes, device, sr)
+
+    def _setup(
+        self, audio: torch.Tensor, sizes: torch.Tensor, device: torch.device | str, sr: int
+    ) -> None:
         self.device = torch.device(device)
         self.sr = sr
-        sizes = torch.tensor([c.numel() for c in flat], dtype=torch.int64)
-        self.audio = torch.cat(flat).to(self.device)
+        self.audio = audio.to(self.device)
         self.lengths = sizes.to(self.device)
         self.offsets = (torch.cumsum(sizes, 0) - sizes).to(self.device)
+
+    @classmethod
+    def with_speed_perturbation(
+        cls,
+        clips: Sequence[torch.Tensor],
+        factors: Sequence[float],
+        device: torch.device | str = "cpu",
+        sr: int = DEFAULT_SR,
+    ) -> ClipBank:
+        """Return a bank of ``clips`` followed by their :func:`speed_perturb` copies, in that order.
+
+        The copies are resampled one at a time straight into the bank's buffer, so memory peaks at
+        the bank plus one clip, not at the bank plus a list of every copy (on full RAVDESS with
+        four factors that list alone is about 1 GB).
+        """
+        from .audio import resample
+
+        flat = [_as_clip(c, i).reshape(-1) for i, c in enumerate(clips)]
+        if not flat:
+            raise ValueError("ClipBank: no clips given")
+        rates = [round(sr * f) for f in factors if abs(f - 1.0) > 1e-6]
+        # torchaudio's resample returns ceil(n * new / old) samples.
+        sizes = [c.numel() for c in flat] + [-(-c.numel() * r // sr) for r in rates for c in flat]
+        audio = torch.empty(sum(sizes), dtype=torch.float32)
+        pos = 0
+        for c in flat:
+            audio[pos : pos + c.numel()] = c
+            pos += c.numel()
+        i = len(flat)
+        for r in rates:
+            for c in flat:
+                y = resample(c.reshape(1, -1).float().cpu(), sr, r).reshape(-1)
+                n = sizes[i]
+                audio[pos : pos + min(n, y.numel())] = y[:n]
+                audio[pos + y.numel() : pos + n] = 0.0  # only if resample ever returned fewer
+                pos += n
+                i += 1
+        bank = cls.__new__(cls)
+        bank._setup(audio, torch.tensor(sizes, dtype=torch.int64), device, sr)
+        return bank
 
     @classmethod
     def from_files(

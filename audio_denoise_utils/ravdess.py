@@ -4,7 +4,7 @@ RAVDESS (Livingstone & Russo, 2018) names every clip ``MM-VV-EE-II-SS-RR-AA.wav`
 channel, emotion, intensity, statement, repetition and actor (odd actors are male, even female).
 The audio-speech archive on Zenodo holds 1440 clips in ``Actor_01/`` .. ``Actor_24/`` folders.
 
-Layout of a download into ``DEST`` (default ``data/ravdess``)::
+Layout of a download into ``DEST`` (default ``<home>/data/ravdess``, see :mod:`.paths`)::
 
     DEST/.download/<name>.part   partial archive, kept between runs so a download can resume
     DEST/.install/               staging while an archive is extracted and swapped in (transient)
@@ -35,6 +35,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import paths
 from .engine import install as _txn
 from .engine.checks import check_number
 from .engine.install import DOWNLOAD_DIR, read_marker, swap_pending
@@ -243,6 +244,23 @@ def _pick_balanced(actors: Sequence[int], k: int) -> list[int]:
             picked.append(female.pop(0))
             n_female += 1
     return sorted(picked)
+
+
+def format_actors(actors: Iterable[int]) -> str:
+    """Return actor numbers as short readable text: runs of three or more as ranges ("1-18")."""
+    nums = sorted({int(a) for a in actors})
+    parts: list[str] = []
+    i = 0
+    while i < len(nums):
+        j = i
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+            j += 1
+        if j - i >= 2:
+            parts.append(f"{nums[i]}-{nums[j]}")
+        else:
+            parts.extend(str(n) for n in nums[i : j + 1])
+        i = j + 1
+    return ", ".join(parts)
 
 
 def split_by_actor(
@@ -565,7 +583,7 @@ def _verify(archive: Path, url: str, md5: str | None, size: int | None) -> str:
 
 
 def download_ravdess(
-    dest: PathLike = "data/ravdess",
+    dest: PathLike | None = None,
     url: str = RAVDESS_URL,
     md5: str | None = RAVDESS_MD5,
     size: int | None = RAVDESS_SIZE,
@@ -574,6 +592,9 @@ def download_ravdess(
     retries: int = 3,
 ) -> Path:
     """Download and extract the RAVDESS audio-speech archive into ``dest``; return ``dest``.
+
+    * ``dest`` defaults to :func:`paths.ravdess_dir`, where the course reads RAVDESS; any other
+      folder gets an :class:`UnreadLocationWarning` (pass it as ``data_dir``/``--data``).
 
     * A complete ``dest`` (see :func:`is_complete`) returns at once without any network request.
     * The archive streams into ``dest/.download/<name>.part`` with a tqdm progress bar. A partial
@@ -591,7 +612,10 @@ def download_ravdess(
     """
     from tqdm.auto import tqdm  # lazy: tqdm.auto probes for a notebook frontend on import
 
-    dest = Path(dest)
+    dest = Path(dest) if dest is not None else paths.ravdess_dir()
+    note = unread_location_note(dest)
+    if note:
+        warnings.warn(note, UnreadLocationWarning, stacklevel=2)
     if md5 is not None and not re.fullmatch(r"[0-9a-fA-F]{32}", str(md5)):
         raise InvalidArgumentError(f"md5 {md5!r} is not 32 hexadecimal digits")
     if size is not None:
@@ -681,20 +705,28 @@ def _remove_if_empty(path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def project_root() -> Path:
-    """Return the course's root folder (holding ``audio_denoise_utils/`` and ``data/``).
+class UnreadLocationWarning(UserWarning):
+    """RAVDESS is being downloaded somewhere the course does not read it from by default."""
 
-    Order: the ``AUDIO_DENOISE_ROOT`` environment variable; the nearest folder at or above the
-    current directory with both ``audio_denoise_utils/`` and ``data/``; the package's parent.
+
+def unread_location_note(dest: PathLike) -> str | None:
+    """Return a warning text when ``dest`` is not where the course reads RAVDESS, else None."""
+    expected = paths.ravdess_dir()
+    if paths.same_place(dest, expected):
+        return None
+    return (
+        f"RAVDESS goes into {dest}, but train, evaluate and the notebooks read it from {expected}; "
+        f"pass --data {dest} (data_dir=...) to use it there, or set {paths.HOME_ENV} to the folder "
+        "holding data/"
+    )
+
+
+def project_root() -> Path:
+    """Return the course's root folder (holding ``audio_denoise_utils/`` and ``data/sample``).
+
+    See :func:`paths.project_root`; without a checkout, the package's parent folder.
     """
-    env = os.environ.get("AUDIO_DENOISE_ROOT")
-    if env:
-        return Path(env).expanduser().resolve()
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "audio_denoise_utils").is_dir() and (folder / "data").is_dir():
-            return folder
-    return Path(__file__).resolve().parent.parent
+    return paths.project_root() or Path(__file__).resolve().parent.parent
 
 
 def _has_actor_wavs(path: Path) -> bool:
@@ -707,20 +739,25 @@ def _has_actor_wavs(path: Path) -> bool:
 
 
 def default_data_dir() -> Path:
-    """Return ``data/ravdess`` if it holds RAVDESS (complete, or Actor_XX folders with WAVs), else ``data/sample``."""
-    data = project_root() / "data"
-    ravdess = data / "ravdess"
+    """Return ``<home>/data/ravdess`` if it holds RAVDESS (complete, or Actor_XX folders with WAVs), else the bundled sample."""
+    ravdess = paths.ravdess_dir()
     if is_complete(ravdess) or _has_actor_wavs(ravdess):
         return ravdess
-    return data / "sample"
+    sample = paths.sample_dir()
+    if sample is None:
+        raise AudioDenoiseError(
+            f"no RAVDESS in {ravdess} and no bundled sample (the package runs without the course "
+            "checkout): run `audio-denoise download`, or pass --data DIR (data_dir=...)"
+        )
+    return sample
 
 
 def describe_source(path: PathLike) -> str:
     """Return a one-line note for notebooks saying which data ``path`` holds (RAVDESS or the sample)."""
     p = Path(path)
     n = len(_wav_files(p)) if p.is_dir() else 0
-    sample = (project_root() / "data" / "sample").resolve()
-    if p.resolve() == sample or p.name == "sample":
+    sample = paths.sample_dir()
+    if (sample is not None and p.resolve() == sample.resolve()) or p.name == "sample":
         return (
             f"Data: bundled synthetic sample, not RAVDESS ({n} clips in {p}); "
             "run `audio-denoise download` for the real dataset"
@@ -747,8 +784,10 @@ __all__ = [
     "VOCAL_CHANNELS",
     "RavdessMeta",
     "SplitError",
+    "UnreadLocationWarning",
     "default_data_dir",
     "describe_source",
+    "format_actors",
     "download_ravdess",
     "is_complete",
     "list_clips",
@@ -756,6 +795,7 @@ __all__ = [
     "project_root",
     "safe_extract",
     "split_by_actor",
+    "unread_location_note",
 ]
 
 
@@ -770,8 +810,8 @@ def load_split(
 
     ``data_dir`` defaults to :func:`default_data_dir`; ``limit`` keeps that many evenly spaced
     clips (so every actor of the split stays represented). Clips are decoded through ``cache``
-    (default: an :class:`~audio_denoise_utils.audio.AudioCache` at ``sr`` stored under
-    data/cache), so a second call, even from another notebook, does not decode again.
+    (default: an :class:`~audio_denoise_utils.audio.AudioCache` at ``sr`` stored in
+    :func:`paths.cache_dir`), so a second call, even from another notebook, does not decode again.
     """
     from .audio import AudioCache
 
@@ -783,7 +823,5 @@ def load_split(
     if limit is not None and len(table) > limit:
         rows = sorted({round(i * (len(table) - 1) / max(limit - 1, 1)) for i in range(limit)})
         table = table.iloc[rows]
-    cache = (
-        cache if cache is not None else AudioCache(sr, cache_dir=project_root() / "data" / "cache")
-    )
+    cache = cache if cache is not None else AudioCache(sr, cache_dir=paths.cache_dir())
     return table.reset_index(drop=True), cache.load_many(table["path"])

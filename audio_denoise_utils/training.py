@@ -600,7 +600,7 @@ def fit(
     - ``config.time_budget_s``: training stops at the first step past the budget (minus the
       expected validation time); that epoch is validated and saved as done.
     """
-    from .dataset import ClipBank, speed_perturb
+    from .dataset import ClipBank
 
     config = config or TrainConfig()
     t_start = time.perf_counter()
@@ -662,9 +662,10 @@ def fit(
         amp_dtype = _amp_dtype(config.amp, device)
         scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
 
-        clips = [c.detach().float().reshape(1, -1).cpu() for c in train_clips]
-        clips += speed_perturb(clips, config.speed_perturb, sr)
-        bank = ClipBank(clips, device=device, sr=sr)
+        # Speed-perturbed copies go straight into the bank: never a second list of all of them.
+        bank = ClipBank.with_speed_perturbation(
+            [c.detach().reshape(1, -1) for c in train_clips], config.speed_perturb, device, sr
+        )
         val_pairs = [
             (noisy.to(device), clean.to(device))
             for noisy, clean in build_validation_pairs(
@@ -1100,14 +1101,16 @@ def train_from_directory(
 ) -> TrainResult:
     """Train on a RAVDESS-layout folder split by actor and return a :class:`TrainResult`.
 
-    ``data_dir`` None uses data/ravdess when downloaded, else the bundled sample. Clips are
-    decoded once at ``config.sample_rate`` and cached under data/cache. ``out`` receives the best
-    checkpoint; ``run_dir`` (optional) receives last.pt/best.pt for resuming.
+    ``data_dir`` None uses <home>/data/ravdess when downloaded, else the bundled sample. Clips are
+    decoded once at ``config.sample_rate`` and cached in :func:`paths.cache_dir`. ``out`` (default
+    :func:`paths.default_checkpoint_out`) receives the best checkpoint; ``run_dir`` (optional)
+    receives last.pt/best.pt for resuming.
     """
+    from . import paths
     from .ravdess import default_data_dir, load_split
 
     config = dataclasses.replace(config or TrainConfig())
-    config.out = str(out or config.out or "checkpoints/model.pt")
+    config.out = str(out or config.out or paths.default_checkpoint_out())
     # Outputs are checked before any audio is decoded: an unwritable place fails in a second.
     check_writable_file(config.out, "checkpoint")
     if run_dir is not None:
