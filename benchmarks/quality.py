@@ -102,19 +102,135 @@ def real_speech_clips(folder: Path, include_narrowband: bool = False) -> list[to
     return clips
 
 
+NOISES = ("white", "pink", "babble", "hum", "real")
+ALL_NOISES = ("white", "pink", "brown", "babble", "hum", "tones", "machine", "real")
+
+
+def speakers_of(folder: Path, include_narrowband: bool = False) -> list[str]:
+    """Return the speaker label of each clip :func:`real_speech_clips` returns, in order."""
+    with open(folder / "manifest.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [
+        f"{r['package']}:{r['speaker']}"
+        for r in rows
+        if include_narrowband or int(float(r.get("orig_sample_rate") or 16000)) >= 16000
+    ]
+
+
+def noise_function(kind: str, clips: list[torch.Tensor], speakers: list[str], noise_dir: Path):
+    """Return evaluate()'s noise argument for ``kind``: a kind name or a callable.
+
+    babble: 4 talkers drawn from the other *speakers* of the test set (never the clip's own);
+    real: crops of the benchmark's noise recordings (data/realnoise/bench, never trained on).
+    """
+    from audio_denoise_utils.noise import add_noise
+
+    if kind == "babble":
+        by_key = {
+            (c.shape[-1], round(float(c.double().sum()), 6)): s
+            for c, s in zip(clips, speakers, strict=True)
+        }
+
+        def babble(clean: torch.Tensor, snr: float, g: torch.Generator) -> torch.Tensor:
+            me = by_key.get((clean.shape[-1], round(float(clean.double().sum()), 6)))
+            others = [c for c, s in zip(clips, speakers, strict=True) if s != me]
+            return add_noise(clean, snr, "babble", generator=g, babble_clips=others)
+
+        return babble
+    if kind == "real":
+        from audio_denoise_utils.training import load_noise_dir
+
+        noises = load_noise_dir(noise_dir)
+
+        def real(clean: torch.Tensor, snr: float, g: torch.Generator) -> torch.Tensor:
+            return add_noise(clean, snr, "recorded", generator=g, noise_clips=noises)
+
+        return real
+    return kind
+
+
+def median_f0(clip: torch.Tensor, sr: int = 16000) -> float:
+    """Return the median f0 (Hz) of the voiced frames of ``clip`` (librosa.pyin), NaN if none."""
+    import librosa
+    import numpy as np
+
+    f0, voiced, _ = librosa.pyin(clip.reshape(-1).numpy(), fmin=60, fmax=500, sr=sr)
+    f0 = f0[voiced & ~np.isnan(f0)]
+    return float(np.median(f0)) if f0.size else float("nan")
+
+
+def summarise(per_clip: pd.DataFrame, durations: list[float], keys: list[str]) -> pd.DataFrame:
+    """Return mean metrics per ``keys`` + (method, input_snr), the rtf weighted by duration."""
+    df = per_clip.copy()
+    df["_dur"] = df["clip"].map(dict(enumerate(durations)))
+    df["_proc"] = df["rtf"] * df["_dur"]
+    values = [
+        c
+        for c in df.columns
+        if c
+        not in (*keys, "method", "input_snr", "clip", "rtf", "_dur", "_proc", "test_set", "pitch")
+    ]
+    out = df.groupby([*keys, "method", "input_snr"], sort=False).agg(
+        **{c: (c, "mean") for c in values},
+        n_clips=("clip", "count"),
+        _proc=("_proc", "sum"),
+        _dur=("_dur", "sum"),
+    )
+    out["rtf"] = out["_proc"] / out["_dur"]
+    return out.drop(columns=["_proc", "_dur"]).reset_index()
+
+
+def si_sdr_matrix(summary: pd.DataFrame, metric: str = "si_sdr_i", digits: int = 1) -> str:
+    """Return a markdown table: one row per method, one column per noise, values at each SNR."""
+    noises = list(dict.fromkeys(summary["noise"]))
+    methods = list(dict.fromkeys(summary["method"]))
+    snrs = sorted(set(summary["input_snr"]))
+    snr_txt = " / ".join(f"{s:g}" for s in snrs)
+    lines = [
+        f"| {metric} at {snr_txt} dB | " + " | ".join(noises) + " |",
+        "|:--|" + "--:|" * len(noises),
+    ]
+    for m in methods:
+        cells = []
+        for n in noises:
+            sub = summary[(summary["method"] == m) & (summary["noise"] == n)].set_index("input_snr")
+            sign = "+" if metric.endswith("_i") else ""
+            cells.append(
+                " / ".join(
+                    f"{sub.loc[s, metric]:{sign}.{digits}f}" if s in sub.index else "-"
+                    for s in snrs
+                )
+            )
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write its outputs; return 0."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH")
-    p.add_argument("--sets", nargs="+", default=["real", "sample"], choices=["real", "sample"])
+    p.add_argument("--sets", nargs="+", default=["real"], choices=["real", "sample"])
     p.add_argument(
         "--data", default=str(ROOT / "data" / "sample"), help="RAVDESS-layout folder for 'sample'"
     )
     p.add_argument("--real", default=str(ROOT / "data" / "realspeech"))
+    p.add_argument(
+        "--noise-dir",
+        default=str(ROOT / "data" / "realnoise" / "bench"),
+        help="benchmark noise recordings for the noise 'real' (scripts/fetch_real_noise.py)",
+    )
+    p.add_argument("--noise", nargs="+", default=list(NOISES), choices=ALL_NOISES)
     p.add_argument("--include-narrowband", action="store_true")
     p.add_argument("--snr", type=float, nargs="+", default=[0.0, 5.0, 10.0])
     p.add_argument("--metrics", nargs="+", default=["si_sdr", "pesq", "stoi"])
     p.add_argument("--max-clips", type=int, default=None)
+    p.add_argument(
+        "--no-baselines", action="store_true", help="skip the classical baselines and the oracle"
+    )
+    p.add_argument("--no-peers", action="store_true", help="skip DeepFilterNet3 and RNNoise")
+    p.add_argument(
+        "--pitch", action="store_true", help="also break results down by median f0 (165 Hz)"
+    )
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     p.add_argument("--tag", default="quality", help="output file stem")
     p.add_argument(
@@ -125,7 +241,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(2)
 
-    methods = {name: fn for name, fn in BASELINES.items()}
+    methods = {} if args.no_baselines else {name: fn for name, fn in BASELINES.items()}
+    notes = []
+    if not args.no_peers:
+        from peers import available_peers
+
+        peers, notes = available_peers()
+        methods.update(peers)
+        for note in notes:
+            print(note, flush=True)
     if args.train_references:
         refs = train_references(ROOT / "runs" / "bench", args.data)
         args.checkpoint += [f"{name}={path}" for name, path in refs.items()]
@@ -136,31 +260,102 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tables = []
+    per_clip_tables, summaries, pitch_tables = [], [], []
     for test_set in args.sets:
         if test_set == "real":
             clips = real_speech_clips(Path(args.real), args.include_narrowband)
+            speakers = speakers_of(Path(args.real), args.include_narrowband)
         else:
             clips = load_split(args.data, "test", limit=args.max_clips)[1]
+            speakers = [f"clip{i}" for i in range(len(clips))]
         clips = clips[: args.max_clips] if args.max_clips else clips
-        print(
-            f"{test_set}: {len(clips)} clips, {sum(c.shape[-1] for c in clips) / 16000:.0f} s",
-            flush=True,
-        )
-        table = evaluate(
-            methods, clips, snrs=tuple(args.snr), metrics=tuple(args.metrics), progress=False
-        )
-        table.insert(0, "test_set", test_set)
-        tables.append(table)
-        print(f"\n### {test_set}\n\n{format_table(table)}\n", flush=True)
-    full = pd.concat(tables, ignore_index=True)
+        speakers = speakers[: len(clips)]
+        durations = [c.shape[-1] / 16000 for c in clips]
+        print(f"{test_set}: {len(clips)} clips, {sum(durations):.0f} s", flush=True)
+        for kind in args.noise:
+            noise = noise_function(kind, clips, speakers, Path(args.noise_dir))
+            table = evaluate(
+                methods,
+                clips,
+                snrs=tuple(args.snr),
+                noise=noise,
+                metrics=tuple(args.metrics),
+                progress=False,
+                per_clip=True,
+            )
+            table.insert(0, "noise", kind)
+            table.insert(0, "test_set", test_set)
+            per_clip_tables.append(table)
+            summary = summarise(table, durations, ["test_set", "noise"])
+            summaries.append(summary)
+            print(
+                f"\n### {test_set}, {kind} noise\n\n{format_table(summary.drop(columns=['test_set', 'noise']))}\n",
+                flush=True,
+            )
+        if args.pitch and test_set == "real":
+            f0 = [median_f0(c) for c in clips]
+            df = pd.concat([t for t in per_clip_tables if t["test_set"].iloc[0] == test_set])
+            groups = [
+                "f0 < 165 Hz" if v < 165 else ("f0 >= 165 Hz" if v >= 165 else "unvoiced")
+                for v in f0
+            ]
+            df["pitch"] = df["clip"].map(dict(enumerate(groups)))
+            metric_cols = [c for c in df.columns if c.endswith("_i") or c in args.metrics]
+            grouped = (
+                df.groupby(["noise", "method", "pitch"], sort=False)[metric_cols]
+                .mean()
+                .reset_index()
+            )
+            counts = {
+                g: sum(1 for v in f0 if (v < 165 if g.startswith("f0 <") else v >= 165))
+                for g in ("f0 < 165 Hz", "f0 >= 165 Hz")
+            }
+            pitch_tables.append((grouped, counts))
+    full = pd.concat(summaries, ignore_index=True)
     (out / f"{args.tag}.json").write_text(json.dumps(full.to_dict(orient="records"), indent=1))
-    md = [f"### {t['test_set'].iloc[0]}\n\n{format_table(t)}\n" for t in tables]
-    (out / f"{args.tag}.md").write_text("\n".join(md))
+    pd.concat(per_clip_tables).to_csv(out / f"{args.tag}_per_clip.csv", index=False)
+    md = [
+        f"Command: `python benchmarks/quality.py {' '.join(argv if argv is not None else sys.argv[1:])}`\n"
+    ]
+    md += [f"- {n}" for n in notes]
+    for test_set in args.sets:
+        sub = full[full["test_set"] == test_set]
+        md.append(f"\n## {test_set}: SI-SDRi (dB) per noise type\n\n{si_sdr_matrix(sub)}\n")
+        if "pesq" in args.metrics:
+            md.append(
+                f"\n## {test_set}: PESQ (wb) per noise type\n\n{si_sdr_matrix(sub, 'pesq', 2)}\n"
+            )
+        if "stoi" in args.metrics:
+            md.append(f"\n## {test_set}: STOI per noise type\n\n{si_sdr_matrix(sub, 'stoi', 3)}\n")
+        md.append(
+            f"\n## {test_set}: real-time factor (seconds per second of audio, this CPU)\n\n{si_sdr_matrix(sub, 'rtf', 3)}\n"
+        )
+        for kind in dict.fromkeys(sub["noise"]):
+            t = sub[sub["noise"] == kind].drop(columns=["test_set", "noise"])
+            md.append(f"\n### {test_set}, {kind} noise\n\n{format_table(t)}\n")
+    for grouped, counts in pitch_tables:
+        md.append(
+            f"\n## Pitch breakdown (real speech; median f0 by pyin: {counts['f0 < 165 Hz']} clips below "
+            f"165 Hz, {counts['f0 >= 165 Hz']} at or above), mean over SNRs\n"
+        )
+        cols = [c for c in ("si_sdr_i", "pesq", "stoi") if c in grouped.columns]
+        header = "| noise | method | " + " | ".join(f"{c} <165 / >=165" for c in cols) + " |"
+        md += [header, "|:--|:--|" + "--:|" * len(cols)]
+        for (kind, method), g in grouped.groupby(["noise", "method"], sort=False):
+            g = g.set_index("pitch")
+            cells = [
+                " / ".join(
+                    f"{g.loc[p, c]:.2f}" if p in g.index else "-"
+                    for p in ("f0 < 165 Hz", "f0 >= 165 Hz")
+                )
+                for c in cols
+            ]
+            md.append(f"| {kind} | {method} | " + " | ".join(cells) + " |")
+    (out / f"{args.tag}.md").write_text("\n".join(md) + "\n")
     try:
         from audio_denoise_utils.plots import plot_metric_bars, save_figure
 
-        first = tables[0]
+        first = summaries[0].drop(columns=["test_set", "noise"])
         save_figure(plot_metric_bars(first, metric="si_sdr_i"), out / f"{args.tag}_si_sdr_i.png")
     except Exception as exc:  # a figure is a nice-to-have; the numbers are the result
         print(f"figure skipped: {exc}", file=sys.stderr)

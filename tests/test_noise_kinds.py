@@ -176,3 +176,10 @@ def test_corruption_mixes_every_kind_at_exact_snr():
 def test_corruption_recorded_needs_clips():
     with pytest.raises(ValueError, match="noise_clips"):
         Corruption(noise=("white", "recorded"))
+
+
+def test_cli_lists_the_same_kinds_as_noise_py():
+    from audio_denoise_utils import cli
+
+    assert cli.SYNTHETIC_KINDS == SYNTHETIC_KINDS
+    assert set(cli.TRAIN_NOISE_KINDS) == set(NOISE_KINDS) - {"seed"}
