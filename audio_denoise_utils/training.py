@@ -452,7 +452,9 @@ def _make_corruption(config: TrainConfig, babble_clips: Sequence[torch.Tensor] =
 
     lo, hi = (float(v) for v in config.snr_db)
     noise = config.noise[0] if len(config.noise) == 1 else tuple(config.noise)
-    noise_clips = load_noise_dir(config.noise_dir, config.sample_rate) if "recorded" in config.noise else None
+    noise_clips = (
+        load_noise_dir(config.noise_dir, config.sample_rate) if "recorded" in config.noise else None
+    )
     try:
         return Corruption(
             snr_db=(lo, hi),
