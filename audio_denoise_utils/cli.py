@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("input")
     c.add_argument("-o", "--output", required=True)
     c.add_argument("--snr", type=float, required=True, help="signal-to-noise ratio in dB")
-    c.add_argument("--noise", choices=["white", "pink", "brown"], default="white")
+    c.add_argument("--noise", choices=SYNTHETIC_KINDS, default="white")
     c.add_argument(
         "--multiplicative",
         action="store_true",

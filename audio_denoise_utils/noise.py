@@ -933,7 +933,8 @@ def corrupt_file(
     """Write a noisy copy of ``in_path`` to ``out_path`` and return its realised SNR in dB.
 
     The input keeps its own sample rate; a multi-channel input is averaged to mono and the output
-    is mono, with the input's number of samples. ``kind`` is "white", "pink" or "brown". The noise
+    is mono, with the input's number of samples. ``kind`` is one of :data:`SYNTHETIC_KINDS`
+    ("white", "pink", "brown", "hum", "tones", "machine"; made at the file's own rate). The noise
     is scaled so that the written file's SNR against the (mono) input is ``snr_db``; the returned
     value is measured by reading the written file back. WAV outputs default to 32-bit float
     (subtype "FLOAT") so quantisation does not disturb the SNR (within 0.1 dB guaranteed); pass
@@ -949,9 +950,9 @@ def corrupt_file(
     written atomically. An unreadable input raises AudioLoadError naming it; a silent input too
     (its SNR is undefined).
     """
-    if kind not in COLOR_EXPONENTS:
+    if kind not in SYNTHETIC_KINDS:
         raise ValueError(
-            f"corrupt_file: unknown noise kind {kind!r}; choose from {list(COLOR_EXPONENTS)}"
+            f"corrupt_file: unknown noise kind {kind!r}; choose from {list(SYNTHETIC_KINDS)}"
         )
     src, out = Path(in_path), Path(out_path)
     wav, sr = read_audio(src)
@@ -965,7 +966,7 @@ def corrupt_file(
         peak = float(reference.abs().max())
         if peak > 1.0:
             reference = reference / peak
-    noise = colored_noise(reference.shape, kind, generator=g)
+    noise = synthetic_noise(kind, reference.shape, sr=sr, generator=g)
     noisy = _mix_with_clipping(reference, noise, float(snr_db), src)
 
     if subtype is None and out.suffix.lower() in (".wav", ""):

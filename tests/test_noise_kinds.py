@@ -183,3 +183,27 @@ def test_cli_lists_the_same_kinds_as_noise_py():
 
     assert cli.SYNTHETIC_KINDS == SYNTHETIC_KINDS
     assert set(cli.TRAIN_NOISE_KINDS) == set(NOISE_KINDS) - {"seed"}
+
+
+def test_corrupt_file_with_hum_at_the_files_own_rate(tmp_path):
+    import soundfile as sf
+
+    from audio_denoise_utils.noise import corrupt_file
+
+    sr = 44_100
+    t = torch.arange(sr, dtype=torch.float64) / sr
+    voice = (0.3 * torch.sin(2 * math.pi * 1000 * t) * torch.sin(2 * math.pi * 3 * t)).numpy()
+    src = tmp_path / "in.wav"
+    sf.write(src, voice, sr, subtype="FLOAT")
+    out = tmp_path / "hum.wav"
+    realised = corrupt_file(src, out, 10.0, kind="hum", seed=3)
+    assert abs(realised - 10.0) < 0.1
+    noisy, file_sr = sf.read(out, dtype="float64")
+    assert file_sr == sr and noisy.shape == voice.shape
+    err = torch.from_numpy(noisy - voice)
+    freqs = torch.fft.rfftfreq(err.numel(), 1 / sr)
+    power = torch.fft.rfft(err).abs().pow(2)
+    comb = (torch.remainder(freqs + 1, 50) <= 2) | (torch.remainder(freqs + 1, 60) <= 2)
+    assert float(share(power, comb & (freqs > 0))) > 0.99  # hum at the mains harmonics
+    corrupt_file(src, tmp_path / "again.wav", 10.0, kind="hum", seed=3)
+    assert (tmp_path / "again.wav").read_bytes() == out.read_bytes()
