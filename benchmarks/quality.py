@@ -159,22 +159,17 @@ def median_f0(clip: torch.Tensor, sr: int = 16000) -> float:
     return float(np.median(f0)) if f0.size else float("nan")
 
 
-def summarise(per_clip: pd.DataFrame, durations: list[float], keys: list[str]) -> pd.DataFrame:
+def summarise(per_clip: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Return mean metrics per ``keys`` + (method, input_snr), the rtf weighted by duration."""
     df = per_clip.copy()
-    df["_dur"] = df["clip"].map(dict(enumerate(durations)))
-    df["_proc"] = df["rtf"] * df["_dur"]
-    values = [
-        c
-        for c in df.columns
-        if c
-        not in (*keys, "method", "input_snr", "clip", "rtf", "_dur", "_proc", "test_set", "pitch")
-    ]
+    df["_proc"] = df["rtf"] * df["audio_s"]
+    skip = {*keys, "method", "input_snr", "clip", "rtf", "_proc", "audio_s", "f0", "test_set"}
+    values = [c for c in df.columns if c not in skip]
     out = df.groupby([*keys, "method", "input_snr"], sort=False).agg(
         **{c: (c, "mean") for c in values},
         n_clips=("clip", "count"),
         _proc=("_proc", "sum"),
-        _dur=("_dur", "sum"),
+        _dur=("audio_s", "sum"),
     )
     out["rtf"] = out["_proc"] / out["_dur"]
     return out.drop(columns=["_proc", "_dur"]).reset_index()
@@ -223,7 +218,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--include-narrowband", action="store_true")
     p.add_argument("--snr", type=float, nargs="+", default=[0.0, 5.0, 10.0])
     p.add_argument("--metrics", nargs="+", default=["si_sdr", "pesq", "stoi"])
-    p.add_argument("--max-clips", type=int, default=None)
+    p.add_argument("--max-clips", type=int, default=None, help="evenly spaced subset of the clips")
+    p.add_argument(
+        "--report", nargs="+", metavar="CSV", help="only merge these *_per_clip.csv into one report"
+    )
+    p.add_argument(
+        "--baselines",
+        nargs="*",
+        default=None,
+        help="classical baselines to run (default: all of baselines.BASELINES)",
+    )
     p.add_argument(
         "--no-baselines", action="store_true", help="skip the classical baselines and the oracle"
     )
@@ -241,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(2)
 
-    methods = {} if args.no_baselines else {name: fn for name, fn in BASELINES.items()}
+    wanted = BASELINES if args.baselines is None else args.baselines
+    methods = {} if args.no_baselines else {n: BASELINES[n] for n in wanted}
     notes = []
     if not args.no_peers:
         from peers import available_peers
@@ -260,17 +265,27 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    per_clip_tables, summaries, pitch_tables = [], [], []
+    command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.report:  # merge earlier runs' per-clip tables into one report, no evaluation
+        per_clip = pd.concat([pd.read_csv(f) for f in args.report], ignore_index=True)
+        write_report(per_clip, out, args.tag, [command], notes)
+        return 0
+    per_clip_tables = []
     for test_set in args.sets:
         if test_set == "real":
             clips = real_speech_clips(Path(args.real), args.include_narrowband)
             speakers = speakers_of(Path(args.real), args.include_narrowband)
         else:
-            clips = load_split(args.data, "test", limit=args.max_clips)[1]
+            clips = load_split(args.data, "test")[1]
             speakers = [f"clip{i}" for i in range(len(clips))]
-        clips = clips[: args.max_clips] if args.max_clips else clips
-        speakers = speakers[: len(clips)]
+        if args.max_clips and args.max_clips < len(clips):
+            # Evenly spaced over the set (it is ordered by source), not the first N.
+            keep = [
+                round(i * (len(clips) - 1) / (args.max_clips - 1)) for i in range(args.max_clips)
+            ]
+            clips, speakers = [clips[i] for i in keep], [speakers[i] for i in keep]
         durations = [c.shape[-1] / 16000 for c in clips]
+        f0 = [median_f0(c) for c in clips] if args.pitch else [float("nan")] * len(clips)
         print(f"{test_set}: {len(clips)} clips, {sum(durations):.0f} s", flush=True)
         for kind in args.noise:
             noise = noise_function(kind, clips, speakers, Path(args.noise_dir))
@@ -285,64 +300,58 @@ def main(argv: list[str] | None = None) -> int:
             )
             table.insert(0, "noise", kind)
             table.insert(0, "test_set", test_set)
+            table["audio_s"] = table["clip"].map(dict(enumerate(durations)))
+            table["f0"] = table["clip"].map(dict(enumerate(f0)))
             per_clip_tables.append(table)
-            summary = summarise(table, durations, ["test_set", "noise"])
-            summaries.append(summary)
+            pd.concat(per_clip_tables).to_csv(out / f"{args.tag}_per_clip.csv", index=False)
+            summary = summarise(table, ["test_set", "noise"])
             print(
                 f"\n### {test_set}, {kind} noise\n\n{format_table(summary.drop(columns=['test_set', 'noise']))}\n",
                 flush=True,
             )
-        if args.pitch and test_set == "real":
-            f0 = [median_f0(c) for c in clips]
-            df = pd.concat([t for t in per_clip_tables if t["test_set"].iloc[0] == test_set])
-            groups = [
-                "f0 < 165 Hz" if v < 165 else ("f0 >= 165 Hz" if v >= 165 else "unvoiced")
-                for v in f0
-            ]
-            df["pitch"] = df["clip"].map(dict(enumerate(groups)))
-            metric_cols = [c for c in df.columns if c.endswith("_i") or c in args.metrics]
-            grouped = (
-                df.groupby(["noise", "method", "pitch"], sort=False)[metric_cols]
-                .mean()
-                .reset_index()
-            )
-            counts = {
-                g: sum(1 for v in f0 if (v < 165 if g.startswith("f0 <") else v >= 165))
-                for g in ("f0 < 165 Hz", "f0 >= 165 Hz")
-            }
-            pitch_tables.append((grouped, counts))
-    full = pd.concat(summaries, ignore_index=True)
-    (out / f"{args.tag}.json").write_text(json.dumps(full.to_dict(orient="records"), indent=1))
-    pd.concat(per_clip_tables).to_csv(out / f"{args.tag}_per_clip.csv", index=False)
-    md = [
-        f"Command: `python benchmarks/quality.py {' '.join(argv if argv is not None else sys.argv[1:])}`\n"
-    ]
+    write_report(pd.concat(per_clip_tables, ignore_index=True), out, args.tag, [command], notes)
+    return 0
+
+
+def write_report(
+    per_clip: pd.DataFrame, out: Path, tag: str, commands: list[str], notes: list[str]
+) -> None:
+    """Write ``tag``.md/.json/_si_sdr_i.png from a per-clip table (columns as main() makes them)."""
+    full = summarise(per_clip, ["test_set", "noise"])
+    (out / f"{tag}.json").write_text(json.dumps(full.to_dict(orient="records"), indent=1))
+    metrics_there = [m for m in ("si_sdr", "pesq", "stoi") if m in per_clip.columns]
+    md = [f"Command: `{c}`\n" for c in commands]
     md += [f"- {n}" for n in notes]
-    for test_set in args.sets:
+    for test_set in dict.fromkeys(full["test_set"]):
         sub = full[full["test_set"] == test_set]
-        md.append(f"\n## {test_set}: SI-SDRi (dB) per noise type\n\n{si_sdr_matrix(sub)}\n")
-        if "pesq" in args.metrics:
+        n_clips = per_clip[per_clip["test_set"] == test_set]["clip"].nunique()
+        md.append(
+            f"\n## {test_set} ({n_clips} clips): SI-SDRi (dB) per noise type\n\n{si_sdr_matrix(sub)}\n"
+        )
+        if "pesq" in metrics_there:
             md.append(
                 f"\n## {test_set}: PESQ (wb) per noise type\n\n{si_sdr_matrix(sub, 'pesq', 2)}\n"
             )
-        if "stoi" in args.metrics:
+        if "stoi" in metrics_there:
             md.append(f"\n## {test_set}: STOI per noise type\n\n{si_sdr_matrix(sub, 'stoi', 3)}\n")
         md.append(
             f"\n## {test_set}: real-time factor (seconds per second of audio, this CPU)\n\n{si_sdr_matrix(sub, 'rtf', 3)}\n"
         )
-        for kind in dict.fromkeys(sub["noise"]):
-            t = sub[sub["noise"] == kind].drop(columns=["test_set", "noise"])
-            md.append(f"\n### {test_set}, {kind} noise\n\n{format_table(t)}\n")
-    for grouped, counts in pitch_tables:
+    df = per_clip[per_clip["f0"].notna()] if "f0" in per_clip.columns else per_clip.iloc[0:0]
+    if len(df):
+        df = df.assign(pitch=["f0 < 165 Hz" if v < 165 else "f0 >= 165 Hz" for v in df["f0"]])
+        clip_f0 = df.drop_duplicates(["test_set", "clip"])["f0"]
+        lo, hi = int((clip_f0 < 165).sum()), int((clip_f0 >= 165).sum())
         md.append(
-            f"\n## Pitch breakdown (real speech; median f0 by pyin: {counts['f0 < 165 Hz']} clips below "
-            f"165 Hz, {counts['f0 >= 165 Hz']} at or above), mean over SNRs\n"
+            f"\n## Pitch breakdown (median f0 by pyin: {lo} clips below 165 Hz, {hi} at or above), "
+            "mean over clips and SNRs\n"
         )
-        cols = [c for c in ("si_sdr_i", "pesq", "stoi") if c in grouped.columns]
-        header = "| noise | method | " + " | ".join(f"{c} <165 / >=165" for c in cols) + " |"
-        md += [header, "|:--|:--|" + "--:|" * len(cols)]
-        for (kind, method), g in grouped.groupby(["noise", "method"], sort=False):
-            g = g.set_index("pitch")
+        cols = [c for c in ("si_sdr_i", "pesq", "stoi") if c in df.columns]
+        md += ["| noise | method | " + " | ".join(f"{c} <165 / >=165" for c in cols) + " |"]
+        md += ["|:--|:--|" + "--:|" * len(cols)]
+        grouped = df.groupby(["noise", "method", "pitch"], sort=False)[cols].mean()
+        for (kind, method), g in grouped.groupby(level=[0, 1], sort=False):
+            g = g.droplevel([0, 1])
             cells = [
                 " / ".join(
                     f"{g.loc[p, c]:.2f}" if p in g.index else "-"
@@ -351,16 +360,11 @@ def main(argv: list[str] | None = None) -> int:
                 for c in cols
             ]
             md.append(f"| {kind} | {method} | " + " | ".join(cells) + " |")
-    (out / f"{args.tag}.md").write_text("\n".join(md) + "\n")
-    try:
-        from audio_denoise_utils.plots import plot_metric_bars, save_figure
-
-        first = summaries[0].drop(columns=["test_set", "noise"])
-        save_figure(plot_metric_bars(first, metric="si_sdr_i"), out / f"{args.tag}_si_sdr_i.png")
-    except Exception as exc:  # a figure is a nice-to-have; the numbers are the result
-        print(f"figure skipped: {exc}", file=sys.stderr)
-    print(f"wrote {out / args.tag}.md/.json")
-    return 0
+    for (test_set, kind), t in full.groupby(["test_set", "noise"], sort=False):
+        md.append(
+            f"\n### {test_set}, {kind} noise\n\n{format_table(t.drop(columns=['test_set', 'noise']))}\n"
+        )
+    (out / f"{tag}.md").write_text("\n".join(md) + "\n")
 
 
 if __name__ == "__main__":
