@@ -207,3 +207,28 @@ def test_corrupt_file_with_hum_at_the_files_own_rate(tmp_path):
     assert float(share(power, comb & (freqs > 0))) > 0.99  # hum at the mains harmonics
     corrupt_file(src, tmp_path / "again.wav", 10.0, kind="hum", seed=3)
     assert (tmp_path / "again.wav").read_bytes() == out.read_bytes()
+
+
+def test_training_config_reads_recorded_noise_from_a_folder(tmp_path):
+    import soundfile as sf
+
+    from audio_denoise_utils.errors import AudioDenoiseError
+    from audio_denoise_utils.training import TrainConfig, _make_corruption
+
+    folder = tmp_path / "noise"
+    folder.mkdir()
+    sf.write(folder / "fan.wav", (0.1 * torch.randn(8000)).numpy(), 8000)  # resampled to 16 kHz
+    (folder / "notes.txt").write_text("not audio")
+    config = TrainConfig(noise=("white", "recorded"), noise_dir=str(folder))
+    corruption = _make_corruption(config)
+    assert len(corruption.noise_clips) == 1 and corruption.noise_clips[0].shape == (1, 16000)
+    clean = speechlike(batch=4)
+    noisy, ref = corruption(clean, torch.Generator().manual_seed(0), return_reference=True)
+    snr = measure_snr(ref, noisy)
+    assert bool(((snr >= -5.01) & (snr <= 20.01)).all())
+    with pytest.raises(AudioDenoiseError, match="fetch_real_noise"):
+        _make_corruption(TrainConfig(noise=("recorded",), noise_dir=str(tmp_path / "missing")))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(AudioDenoiseError, match="no audio files"):
+        _make_corruption(TrainConfig(noise=("recorded",), noise_dir=str(empty)))
