@@ -1,17 +1,27 @@
-"""Quality benchmark: every method at 0 / 5 / 10 dB white noise on speakers the models never saw.
+"""Quality benchmark: every method, per noise type, at 0 / 5 / 10 dB, on speakers no model saw.
 
 Test sets:
-- ``real``: real human speech from Debian packages (``scripts/fetch_real_speech.py`` writes
-  data/realspeech; wide-band files only by default, the 8 kHz telephone prompts are scored apart
-  with ``--include-narrowband``),
+- ``real`` (default): real human speech from Debian packages (``scripts/fetch_real_speech.py``
+  writes data/realspeech; wide-band files only by default, the 8 kHz telephone prompts are scored
+  apart with ``--include-narrowband``),
 - ``sample``: the held-out test actors of the bundled synthetic sample (or RAVDESS when given).
 
-Methods: the noisy input, spectral gating, spectral subtraction, the oracle ideal ratio mask and
-every checkpoint passed with ``--checkpoint NAME=PATH``. Writes a markdown table, JSON and a bar
-chart into ``--out`` (default benchmarks/results). Example (what the README quotes)::
+Noise types (``--noise``): white, pink, brown, hum, tones, machine (noise.py's generators),
+babble (4 talkers drawn from the *other* speakers of the test set) and real (crops of the
+benchmark's own noise recordings, data/realnoise/bench from ``scripts/fetch_real_noise.py``,
+never trained on). The noise of clip i at SNR s is fixed by (seed, s, i): every method and every
+run gets the same inputs.
 
-    python scripts/fetch_real_speech.py          # once: real human speech into data/realspeech
-    python benchmarks/quality.py --checkpoint default=checkpoints/default.pt --train-references
+Methods: the noisy input, the classical baselines (spectral gating, spectral subtraction, the
+oracle ideal ratio mask), the learned peers DeepFilterNet3 and RNNoise when installed
+(``benchmarks/peers.py``; skipped with a note otherwise) and every ``--checkpoint NAME=PATH``.
+Metrics: SI-SDR(i), PESQ (wide-band), STOI, and the real-time factor on this machine. With
+``--pitch`` also a breakdown by the clip's median f0 (below / from 165 Hz). Writes
+``<tag>.md`` / ``.json`` / ``_per_clip.csv`` into ``--out`` (default benchmarks/results)::
+
+    python scripts/fetch_real_speech.py; python scripts/fetch_real_noise.py   # once
+    pip install -r benchmarks/requirements-peers.txt                          # optional peers
+    python benchmarks/quality.py --checkpoint default=checkpoints/default.pt --pitch
 """
 
 from __future__ import annotations
