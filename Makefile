@@ -48,8 +48,12 @@ rehearsal: setup
 lab: setup
 	$(BIN)/jupyter lab notebooks
 
+## The quality benchmark per noise type (with DeepFilterNet3 and RNNoise) and the speed benchmark.
 bench: setup
-	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements-peers.txt
+	test -f data/realspeech/manifest.csv || $(BIN)/python scripts/fetch_real_speech.py
+	test -f data/realnoise/manifest.csv || $(BIN)/python scripts/fetch_real_noise.py
+	$(BIN)/python benchmarks/quality.py --checkpoint default=checkpoints/default.pt --pitch
 	$(BIN)/python benchmarks/speed.py
 
 ## Regenerate the bundled sample (needs espeak-ng, flite; see data/README.md).

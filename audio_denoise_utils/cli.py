@@ -19,6 +19,11 @@ from .engine.paths import check_writable_dir, check_writable_file, refuse_input_
 from .engine.signals import Terminated, terminate_gracefully
 from .errors import AudioDenoiseError, AudioLevelWarning
 
+# noise.NOISE_KINDS / SYNTHETIC_KINDS, spelled out so `--help` need not import torch (a test
+# keeps them equal).
+SYNTHETIC_KINDS = ("white", "pink", "brown", "hum", "tones", "machine")
+TRAIN_NOISE_KINDS = (*SYNTHETIC_KINDS, "babble", "recorded")
+
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
@@ -86,6 +91,8 @@ def _train_overrides(args: argparse.Namespace) -> dict:
         "seed": args.seed,
         "batch_size": args.batch_size,
         "steps_per_epoch": args.steps_per_epoch,
+        "noise": tuple(args.noise) if args.noise else None,
+        "noise_dir": args.noise_dir,
     }
     return {key: value for key, value in overrides.items() if value is not None}
 
@@ -315,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--snr", type=_finite, required=True, help="signal-to-noise ratio in dB (-50 to 100)"
     )
-    c.add_argument("--noise", choices=["white", "pink", "brown"], default="white")
+    c.add_argument("--noise", choices=SYNTHETIC_KINDS, default="white")
     c.add_argument(
         "--multiplicative",
         action="store_true",
@@ -359,6 +366,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     t.add_argument("--seed", type=_seed, default=None)
+    t.add_argument(
+        "--noise",
+        nargs="+",
+        default=None,
+        choices=TRAIN_NOISE_KINDS,
+        help="noise kinds to train on, one drawn per clip (default: the course's mix)",
+    )
+    t.add_argument(
+        "--noise-dir",
+        default=None,
+        help="folder of real noise recordings for --noise ... recorded "
+        "(e.g. data/realnoise/train from scripts/fetch_real_noise.py)",
+    )
     t.set_defaults(func=cmd_train)
 
     n = sub.add_parser("denoise", help="denoise audio files with a trained checkpoint")
@@ -372,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--data", default=None, help="data folder (default as for train)")
     e.add_argument("--snr", type=_finite, nargs="+", default=[0.0, 5.0, 10.0])
-    e.add_argument("--noise", choices=["white", "pink", "brown"], default="white")
+    e.add_argument("--noise", choices=SYNTHETIC_KINDS, default="white")
     e.add_argument(
         "--max-clips", type=_count, default=None, help="evaluate at most this many test clips"
     )

@@ -33,7 +33,7 @@ from .engine.headers import riff_chunks
 from .errors import AudioDenoiseError, AudioLevelWarning, AudioLoadError, InvalidArgumentError
 from .files import atomic_write
 
-NOISE_KINDS = ("white", "pink", "brown", "babble", "seed")
+NOISE_KINDS = ("white", "pink", "brown", "hum", "tones", "machine", "babble", "recorded", "seed")
 # Power spectral density ~ 1 / f**exponent.
 COLOR_EXPONENTS = {"white": 0.0, "pink": 1.0, "brown": 2.0}
 
@@ -384,6 +384,234 @@ def babble_noise(
     return (out * _inverse_rms(out)).unsqueeze(0)
 
 
+# --------------------------------------------------------------------------------------------
+# Hum, tones and machines: noise that is not a smooth spectrum
+# --------------------------------------------------------------------------------------------
+
+#: Kinds that :func:`synthetic_noise` makes from a generator alone (no clips needed).
+SYNTHETIC_KINDS = ("white", "pink", "brown", "hum", "tones", "machine")
+
+
+def _rows_and_draws(
+    shape: int | Sequence[int], generator: torch.Generator, n: int
+) -> tuple[tuple[int, ...], torch.Tensor]:
+    """Return ``(shape, u)``: the shape as a tuple and ``n`` uniform float64 draws per row."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if len(shape) == 0 or shape[-1] < 2:
+        raise ValueError(f"noise needs a time axis of at least 2 samples, got shape {shape}")
+    rows = math.prod(shape[:-1])
+    acc = _acc_dtype(generator.device)
+    u = torch.rand(rows, n, generator=generator, device=generator.device, dtype=acc)
+    return shape, u
+
+
+def _unit_rows(x: torch.Tensor, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """Return rows (rows, time) with zero mean and unit variance, reshaped to ``shape``."""
+    x = x - x.mean(dim=-1, keepdim=True)
+    x = x / x.std(dim=-1, keepdim=True, correction=0).clamp_min(1e-12)
+    return x.reshape(shape).to(dtype)
+
+
+def hum_noise(
+    shape: int | Sequence[int],
+    sr: int = DEFAULT_SR,
+    mains_hz: float | None = None,
+    n_harmonics: int = 8,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Return mains hum of ``shape`` (last axis time): a sum of harmonics of 50 or 60 Hz, unit variance.
+
+    Hum comes from the power grid (50 Hz in Europe, Asia, Africa; 60 Hz in the Americas) leaking
+    into a recording through a ground loop or an unshielded cable. Rectifiers and transformers
+    make it rich in harmonics (100/120 Hz and up: a "buzz"), so each row gets ``n_harmonics``
+    multiples of its mains frequency with random amplitudes (falling as ``1/k`` on average) and
+    random phases. ``mains_hz`` None draws 50 or 60 Hz per row. Harmonics at or above the Nyquist
+    frequency are left out. All the energy sits at exact multiples of the mains frequency.
+    """
+    if device is None:
+        device = generator.device if generator is not None else torch.device("cpu")
+    g = make_generator(generator, seed, device)
+    if n_harmonics < 1:
+        raise ValueError(f"hum_noise: n_harmonics must be >= 1, got {n_harmonics}")
+    shape, u = _rows_and_draws(shape, g, 1 + 2 * n_harmonics)
+    f0 = torch.where(u[:, :1] < 0.5, 50.0, 60.0) if mains_hz is None else u[:, :1] * 0 + mains_hz
+    k = torch.arange(1, n_harmonics + 1, device=g.device, dtype=u.dtype)
+    freqs = f0 * k  # (rows, n_harmonics)
+    amps = (0.25 + 1.5 * u[:, 1 : 1 + n_harmonics]) / k * (freqs < sr / 2)
+    phases = 2 * math.pi * u[:, 1 + n_harmonics :]
+    # float32 for the (rows, harmonics, time) work: phase errors stay below 1e-3 rad over
+    # seconds, far below anything audible or measurable here, at half the cost of float64.
+    t = torch.arange(shape[-1], device=g.device, dtype=torch.float32) / sr
+    omega = (2 * math.pi * freqs).float()[..., None]
+    x = (amps.float()[..., None] * torch.sin(omega * t + phases.float()[..., None])).sum(1)
+    return _unit_rows(x, shape, dtype)
+
+
+def tone_noise(
+    shape: int | Sequence[int],
+    sr: int = DEFAULT_SR,
+    freq_range: tuple[float, float] = (300.0, 4000.0),
+    max_tones: int = 3,
+    vibrato: float = 0.02,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Return whistles and beeps of ``shape``: 1 to ``max_tones`` steady tones per row, unit variance.
+
+    Each tone's frequency is drawn log-uniformly in ``freq_range`` (a whistle, a feedback howl, a
+    test tone, an alarm), with a slow vibrato of up to ``vibrato`` (relative depth, 0.02 = 2%) at
+    0.5-6 Hz, as a kettle or a person whistling wavers. The energy stays within
+    ``freq_range`` widened by the vibrato depth.
+    """
+    lo, hi = _bounds(freq_range, "freq_range")
+    if not 0 < lo <= hi < sr / 2 / (1 + vibrato):
+        raise ValueError(f"tone_noise: freq_range {freq_range} must lie in (0, {sr / 2:g}) Hz")
+    if max_tones < 1:
+        raise ValueError(f"tone_noise: max_tones must be >= 1, got {max_tones}")
+    if device is None:
+        device = generator.device if generator is not None else torch.device("cpu")
+    g = make_generator(generator, seed, device)
+    shape, u = _rows_and_draws(shape, g, 1 + 5 * max_tones)
+    n_tones = 1 + (u[:, :1] * max_tones).floor().clamp(max=max_tones - 1)  # (rows, 1)
+    d = u[:, 1:].reshape(-1, max_tones, 5)
+    on = torch.arange(max_tones, device=g.device, dtype=u.dtype) < n_tones
+    freq = lo * (hi / lo) ** d[..., 0]
+    amp = (0.3 + 0.7 * d[..., 1]) * on
+    depth = vibrato * d[..., 2]
+    rate = 0.5 + 5.5 * d[..., 3]
+    phase = 2 * math.pi * d[..., 4]
+    t = torch.arange(shape[-1], device=g.device, dtype=torch.float32) / sr
+    freq, amp, depth, rate, phase = (v.float() for v in (freq, amp, depth, rate, phase))
+    # Instantaneous frequency f * (1 + depth * sin(2 pi rate t)); its integral gives the phase.
+    inst = freq[..., None] * (
+        t
+        - depth[..., None]
+        * torch.cos(2 * math.pi * rate[..., None] * t)
+        / (2 * math.pi * rate[..., None])
+    )
+    x = (amp[..., None] * torch.sin(2 * math.pi * inst + phase[..., None])).sum(1)
+    return _unit_rows(x, shape, dtype)
+
+
+def machine_noise(
+    shape: int | Sequence[int],
+    sr: int = DEFAULT_SR,
+    low_hz: tuple[float, float] = (60.0, 800.0),
+    octaves: tuple[float, float] = (1.0, 4.0),
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+    seed: int | None = None,
+    return_band: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Return band-limited machine noise of ``shape`` (fans, air conditioning, engines), unit variance.
+
+    Per row: white noise kept only between a lower edge drawn log-uniformly in ``low_hz`` and an
+    upper edge ``octaves`` (drawn uniformly) above it, capped below the Nyquist frequency; plus
+    the hum of the rotor, a few harmonics of a blade-pass frequency that fall inside the band
+    (up to a third of the energy). Air moved by a fan or a compressor is broadband but coloured
+    like this; its rotation adds the tones. With ``return_band`` also return the (rows, 2) band
+    edges in Hz: no energy lies outside them.
+    """
+    lo_lo, lo_hi = _bounds(low_hz, "low_hz")
+    oc_lo, oc_hi = _bounds(octaves, "octaves")
+    if not 0 < lo_lo <= lo_hi < sr / 2 or oc_lo <= 0:
+        raise ValueError(f"machine_noise: low_hz {low_hz} / octaves {octaves} out of range")
+    if device is None:
+        device = generator.device if generator is not None else torch.device("cpu")
+    g = make_generator(generator, seed, device)
+    shape, u = _rows_and_draws(shape, g, 6)
+    time = shape[-1]
+    low = lo_lo * (lo_hi / lo_lo) ** u[:, 0]
+    high = torch.minimum(
+        low * 2 ** (oc_lo + (oc_hi - oc_lo) * u[:, 1]), torch.full_like(low, 0.45 * sr)
+    )
+    low, high = low.float(), high.float()
+    white = torch.randn(u.shape[0], time, generator=g, device=g.device, dtype=torch.float32)
+    freqs = torch.fft.rfftfreq(time, d=1 / sr, device=g.device, dtype=torch.float32)
+    inside = (freqs >= low[:, None]) & (freqs <= high[:, None])
+    # White noise keeps a share inside/bins of its power once masked: scale it to unit power in
+    # the band first, so the tones' share below is a share of the final noise.
+    broad = white / inside.float().mean(dim=-1, keepdim=True).clamp_min(1e-6).sqrt()
+    # Rotor: blade-pass frequency = a harmonic series whose members inside the band are kept.
+    blade = low * (1 + u[:, 2].float())  # first tone between the lower edge and an octave above
+    k = torch.arange(1, 5, device=g.device, dtype=torch.float32)
+    tone_f = blade[:, None] * k
+    keep = (tone_f >= low[:, None]) & (tone_f <= high[:, None])
+    t = torch.arange(time, device=g.device, dtype=torch.float32) / sr
+    phase = 2 * math.pi * u[:, 3, None, None].float()
+    tones = (
+        keep[..., None] / k[:, None] * torch.sin(2 * math.pi * tone_f[..., None] * t + phase)
+    ).sum(1)
+    tones = tones / tones.std(dim=-1, keepdim=True, correction=0).clamp_min(1e-12)
+    x = broad + (0.7 * u[:, 4:5].float()) * tones  # tonal share 0-33% of the power
+    # One mask for both: it band-limits the noise and the leakage of tones that do not fit a
+    # whole number of periods into the clip.
+    x = torch.fft.irfft(torch.fft.rfft(x, dim=-1) * inside, n=time, dim=-1)
+    out = _unit_rows(x, shape, dtype)
+    return (out, torch.stack([low, high], dim=-1)) if return_band else out
+
+
+def synthetic_noise(
+    kind: str,
+    shape: int | Sequence[int],
+    sr: int = DEFAULT_SR,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Return unit-variance noise of a kind in :data:`SYNTHETIC_KINDS`, shaped ``shape``."""
+    if device is None:
+        device = generator.device if generator is not None else torch.device("cpu")
+    g = make_generator(generator, seed, device)
+    if kind in COLOR_EXPONENTS:
+        return colored_noise(shape, kind, generator=g, device=device, dtype=dtype)
+    makers = {"hum": hum_noise, "tones": tone_noise, "machine": machine_noise}
+    if kind not in makers:
+        raise ValueError(
+            f"unknown synthetic noise kind {kind!r}; choose from {list(SYNTHETIC_KINDS)}"
+        )
+    return makers[kind](shape, sr=sr, generator=g, device=device, dtype=dtype)
+
+
+def recorded_noise(
+    clips: Sequence[torch.Tensor],
+    length: int,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Return (1, length): a random crop of one of ``clips`` (real noise recordings), unit RMS.
+
+    A recording shorter than ``length`` is looped from a random start. Use the recordings of the
+    training split for training and the benchmark's for evaluation, never both.
+    """
+    usable = [c for c in clips if c.numel() > 0 and bool((c != 0).any())]
+    if not usable:
+        raise ValueError("recorded_noise needs at least one non-silent noise recording")
+    if length < 1:
+        raise ValueError(f"recorded_noise: length must be positive, got {length}")
+    if device is None:
+        device = generator.device if generator is not None else usable[0].device
+    device = torch.device(device)
+    g = make_generator(generator, seed, device)
+    pick, u_start = torch.rand(2, generator=g, device=g.device, dtype=torch.float64).tolist()
+    clip = (
+        usable[min(int(pick * len(usable)), len(usable) - 1)].reshape(-1).to(device, torch.float32)
+    )
+    size = clip.numel()
+    start = min(int(u_start * size), size - 1)
+    crop = clip.repeat(math.ceil((start + length) / size))[start : start + length]
+    crop = crop - crop.mean()
+    return (crop * _inverse_rms(crop)).unsqueeze(0)
+
+
 def add_noise(
     clean: torch.Tensor,
     snr_db: float | torch.Tensor,
@@ -392,16 +620,27 @@ def add_noise(
     babble_clips: Sequence[torch.Tensor] | None = None,
     seed: int | None = None,
     n_talkers: int = 4,
+    noise_clips: Sequence[torch.Tensor] | None = None,
+    sr: int = DEFAULT_SR,
 ) -> torch.Tensor:
     """Return ``clean`` (batch, 1, time) or (1, time) plus ``kind`` noise at exactly ``snr_db`` per clip.
 
-    ``kind``: "white", "pink", "brown" or "babble" (needs ``babble_clips``); ``snr_db`` a float or
-    a (batch,) tensor. The noise is fresh per clip; see :func:`mix_at_snr` for silent clips.
+    ``kind``: one of :data:`SYNTHETIC_KINDS` ("white", "pink", "brown", "hum", "tones",
+    "machine"; ``sr`` is the clip's sample rate), "babble" (needs ``babble_clips``) or "recorded"
+    (needs ``noise_clips``, real noise recordings at rate ``sr``); ``snr_db`` a float or a (batch,)
+    tensor. The noise is fresh per clip and mixed by :func:`mix_at_snr`, which also explains
+    silent clips.
     """
     c, single = _batched(clean, "clean")
     g = make_generator(generator, seed, c.device)
-    if kind in COLOR_EXPONENTS:
-        noise = colored_noise(c.shape, kind, generator=g, device=c.device, dtype=c.dtype)
+    if kind in SYNTHETIC_KINDS:
+        noise = synthetic_noise(kind, c.shape, sr=sr, generator=g, device=c.device, dtype=c.dtype)
+    elif kind == "recorded":
+        if not noise_clips:
+            raise InvalidArgumentError('kind="recorded" needs noise_clips (real noise recordings)')
+        noise = torch.stack(
+            [recorded_noise(noise_clips, c.shape[-1], generator=g, device=c.device) for _ in c]
+        ).to(c.dtype)
     elif kind == "babble":
         if not babble_clips:
             raise InvalidArgumentError('kind="babble" needs babble_clips (clips of other speakers)')
@@ -482,8 +721,10 @@ class Corruption:
     """A random corruption drawn per clip: ``Corruption(...)(clean (B,1,T), generator) -> noisy``.
 
     - ``snr_db``: a float, or a (low, high) range sampled uniformly per clip.
-    - ``noise``: one kind or a tuple of kinds ("white", "pink", "brown", "babble"); each clip gets
-      one kind drawn uniformly. "babble" needs ``babble_clips`` (other speakers' clean clips).
+    - ``noise``: one kind or a tuple of kinds (see :data:`NOISE_KINDS`: "white", "pink", "brown",
+      "hum", "tones", "machine", "babble", "recorded"); each clip gets one kind drawn uniformly.
+      "babble" needs ``babble_clips`` (other speakers' clean clips), "recorded" needs
+      ``noise_clips`` (real noise recordings at rate ``sr``).
       "seed" (alone) is the original study's procedure, :func:`seed_corrupt`: approximate-SNR
       white noise, then every sample multiplied by 1 or 2; kept to reproduce the seed's recipe.
     - ``multiplicative``: first scale each clip by :func:`random_gain` (``gain_db``) and
@@ -506,6 +747,7 @@ class Corruption:
     sr: int = DEFAULT_SR
     babble_clips: list[torch.Tensor] | None = field(default=None, repr=False, compare=False)
     n_talkers: int = 4
+    noise_clips: list[torch.Tensor] | None = field(default=None, repr=False, compare=False)
     _babble_on: dict[str, list[torch.Tensor]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -525,6 +767,8 @@ class Corruption:
             raise InvalidArgumentError(
                 'noise "babble" needs babble_clips (clean clips of other speakers)'
             )
+        if "recorded" in kinds and not self.noise_clips:
+            raise InvalidArgumentError('noise "recorded" needs noise_clips (real noise recordings)')
         _bounds(self.snr_db, "snr_db")
         _bounds(self.gain_db, "gain_db")
         _bounds(self.am_rate_hz, "am_rate_hz")
@@ -542,6 +786,13 @@ class Corruption:
         key = str(device)
         if key not in self._babble_on:
             self._babble_on[key] = [c.reshape(-1).to(device) for c in self.babble_clips or []]
+        return self._babble_on[key]
+
+    def _noise_clips_on(self, device: torch.device) -> list[torch.Tensor]:
+        """Noise recordings on ``device``, moved there once."""
+        key = f"noise:{device}"
+        if key not in self._babble_on:
+            self._babble_on[key] = [c.reshape(-1).to(device) for c in self.noise_clips or []]
         return self._babble_on[key]
 
     def __call__(
@@ -579,18 +830,39 @@ class Corruption:
                 reference, self.sr, self.am_depth, self.am_rate_hz, generator=g
             )
 
-        colors = [k for k in kinds if k != "babble"]
+        colors = [k for k in kinds if k in COLOR_EXPONENTS]
         noise = torch.zeros_like(c)
-        if colors:
+        table = torch.tensor(
+            [COLOR_EXPONENTS.get(k, 0.0) for k in kinds], device=c.device, dtype=c.dtype
+        )
+        if colors and len(colors) == len(kinds):  # colours only: one draw for the whole batch
             white = torch.randn(c.shape, generator=g, device=c.device, dtype=c.dtype)
             if all(k == "white" for k in colors):
                 exponent: float | torch.Tensor = 0.0
             else:
-                table = torch.tensor(
-                    [COLOR_EXPONENTS.get(k, 0.0) for k in kinds], device=c.device, dtype=c.dtype
-                )
                 exponent = table[kind_idx].reshape(batch, 1)
             noise = _shape_spectrum(white, exponent)
+        elif colors:  # only the rows that drew a colour, so other kinds cost no wasted FFTs
+            color_ids = [i for i, k in enumerate(kinds) if k in COLOR_EXPONENTS]
+            rows = torch.isin(kind_idx, torch.tensor(color_ids, device=c.device))
+            rows = rows.nonzero().flatten()
+            if len(rows):
+                white = torch.randn(
+                    (len(rows), 1, time), generator=g, device=c.device, dtype=c.dtype
+                )
+                noise[rows] = _shape_spectrum(white, table[kind_idx[rows]].reshape(-1, 1))
+        for kind in ("hum", "tones", "machine"):
+            if kind in kinds:
+                rows = (kind_idx == kinds.index(kind)).nonzero().flatten()
+                if len(rows):
+                    noise[rows] = synthetic_noise(
+                        kind, (len(rows), 1, time), self.sr, generator=g, dtype=c.dtype
+                    )
+        if "recorded" in kinds:
+            rows = (kind_idx == kinds.index("recorded")).nonzero().flatten().tolist()
+            sources = self._noise_clips_on(c.device)
+            for row in rows:
+                noise[row] = recorded_noise(sources, time, generator=g, device=c.device)
         if "babble" in kinds:
             rows = (kind_idx == kinds.index("babble")).nonzero().flatten().tolist()
             sources = self._babble_clips(c.device)
@@ -691,7 +963,8 @@ def corrupt_file(
     """Write a noisy copy of ``in_path`` to ``out_path`` and return its realised SNR in dB.
 
     The input keeps its own sample rate; a multi-channel input is averaged to mono and the output
-    is mono, with the input's number of samples. ``kind`` is "white", "pink" or "brown". The noise
+    is mono, with the input's number of samples. ``kind`` is one of :data:`SYNTHETIC_KINDS`
+    ("white", "pink", "brown", "hum", "tones", "machine"; made at the file's own rate). The noise
     is scaled so that the written file's SNR against the (mono) input is ``snr_db``; the returned
     value is measured by reading the written file back. WAV outputs default to 32-bit float
     (subtype "FLOAT") so quantisation does not disturb the SNR (within 0.1 dB guaranteed); pass
@@ -710,9 +983,9 @@ def corrupt_file(
     written atomically. An unreadable input raises AudioLoadError naming it; a silent input too
     (its SNR is undefined).
     """
-    if kind not in COLOR_EXPONENTS:
+    if kind not in SYNTHETIC_KINDS:
         raise InvalidArgumentError(
-            f"corrupt_file: unknown noise kind {kind!r}; choose from {list(COLOR_EXPONENTS)}"
+            f"corrupt_file: unknown noise kind {kind!r}; choose from {list(SYNTHETIC_KINDS)}"
         )
     snr_db = check_number(snr_db, "SNR", low=MIN_FILE_SNR_DB, high=MAX_FILE_SNR_DB, unit="dB")
     seed = check_seed(seed)
@@ -733,7 +1006,7 @@ def corrupt_file(
         peak = float(reference.abs().max())
         if peak > 1.0:
             reference = reference / peak
-    noise = colored_noise(reference.shape, kind, generator=g)
+    noise = synthetic_noise(kind, reference.shape, sr=sr, generator=g)
     peak = float(reference.abs().max())
     if peak > 1.0:
         warnings.warn(

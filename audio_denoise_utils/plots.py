@@ -46,7 +46,15 @@ COLORS: dict[str, str] = {
 }
 _CYCLE = ("#1f5fa8", "#e07a1f", "#2a9d8f", "#d1495b", "#6a4c93", "#8c564b", "#e377c2", "#7f7f7f")
 _INTENSITY_COLORS = ("#2a9d8f", "#6a4c93")
-_NOISE_COLORS = {"white": "#8d8d8d", "pink": "#e377c2", "brown": "#8c564b", "babble": "#e07a1f"}
+_NOISE_COLORS = {
+    "white": "#8d8d8d",
+    "pink": "#e377c2",
+    "brown": "#8c564b",
+    "babble": "#e07a1f",
+    "hum": "#1f77b4",
+    "tones": "#9467bd",
+    "machine": "#2ca02c",
+}
 #: Spectrogram colour map and the default top of its scale (dB relative to a full-scale sine).
 CMAP = "magma"
 VMAX_DB = 0.0

@@ -196,6 +196,9 @@ class TrainConfig:
     loss: str = "si_sdr"  # a losses.build_loss spec (the benchmark found no gain from +mrstft)
     snr_db: tuple[float, float] = (-5.0, 20.0)  # training (and validation) SNR range
     noise: tuple[str, ...] = ("white",)  # noise kinds, see noise.Corruption
+    # Folder of real noise recordings (WAV/FLAC/...) for the kind "recorded", e.g.
+    # data/realnoise/train from scripts/fetch_real_noise.py (never the benchmark's folder).
+    noise_dir: str | None = None
     multiplicative: bool = False  # also random gain and slow amplitude modulation
     # Extra copies of the training clips at these speeds ("new voices"): +0.7-1.3 dB SI-SDR on
     # real speakers for a model trained on the bundled synthetic voices.
@@ -432,12 +435,31 @@ def _amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     return torch.float16  # older GPUs (before Ampere): fp16 with a GradScaler
 
 
+def load_noise_dir(folder: PathLike | None, sr: int = DEFAULT_SR) -> list[torch.Tensor]:
+    """Return every audio file under ``folder`` as (1, time) at ``sr``, sorted by path."""
+    from .audio import load_audio
+
+    if folder is None or not Path(folder).is_dir():
+        raise AudioDenoiseError(
+            f"noise kind 'recorded' needs noise_dir, a folder of noise recordings; got {folder!r} "
+            "(run `python scripts/fetch_real_noise.py` for data/realnoise/train)"
+        )
+    suffixes = {".wav", ".flac", ".ogg", ".aiff", ".aif"}
+    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in suffixes)
+    if not files:
+        raise AudioDenoiseError(f"{folder}: holds no audio files (.wav, .flac, .ogg, .aiff)")
+    return [load_audio(p, sr) for p in files]
+
+
 def _make_corruption(config: TrainConfig, babble_clips: Sequence[torch.Tensor] = ()):
     """Return the noise.Corruption that ``config`` describes (AudioDenoiseError if invalid)."""
     from .noise import Corruption
 
     lo, hi = (float(v) for v in config.snr_db)
     noise = config.noise[0] if len(config.noise) == 1 else tuple(config.noise)
+    noise_clips = (
+        load_noise_dir(config.noise_dir, config.sample_rate) if "recorded" in config.noise else None
+    )
     try:
         return Corruption(
             snr_db=(lo, hi),
@@ -446,6 +468,7 @@ def _make_corruption(config: TrainConfig, babble_clips: Sequence[torch.Tensor] =
             sr=config.sample_rate,
             # Babble is made of the training speakers, never the validation ones.
             babble_clips=list(babble_clips) if "babble" in config.noise else None,
+            noise_clips=noise_clips,
         )
     except ValueError as exc:
         raise AudioDenoiseError(f"invalid noise settings in the training config: {exc}") from None

@@ -46,7 +46,8 @@ Wave = torch.Tensor | np.ndarray
 
 #: SNR slider range (dB) shared by the panels.
 SNR_MIN, SNR_MAX, SNR_STEP = -5.0, 30.0, 0.5
-COLORED_KINDS = ("white", "pink", "brown")
+#: Noise kinds the panels offer without extra clips (babble is added when other clips exist).
+COLORED_KINDS = ("white", "pink", "brown", "hum", "tones", "machine")
 
 
 def _ipw() -> Any:
@@ -244,6 +245,7 @@ class NoisePanel(_Panel):
             kind=self.noise_type.value,
             generator=gen(0),
             babble_clips=self.babble_clips,
+            sr=self.sr,
         )
         if self.seed_multiplicative.value:
             noisy = seed_multiplicative_noise(noisy, generator=gen(3))
@@ -389,6 +391,7 @@ class ABPanel(_Panel):
             kind=self.noise_type.value,
             generator=gen,
             babble_clips=others or None,
+            sr=self.sr,
         )
         self.denoised = self._denoise(self.noisy)
         self.si_sdr_noisy = _si_sdr(self.noisy, self.clean)

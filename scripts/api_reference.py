@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
-    "ravdess", "audio", "noise", "dataset", "models", "losses", "training", "metrics",
+    "ravdess", "demand", "audio", "noise", "dataset", "models", "losses", "training", "metrics",
     "baselines", "enhance", "plots", "widgets", "course", "paths", "files", "errors", "cli",
     "engine.paths", "engine.checks", "engine.headers", "engine.install", "engine.signals",
 ]  # fmt: skip
