@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
     "ravdess", "audio", "noise", "dataset", "models", "losses", "training", "metrics",
-    "baselines", "enhance", "plots", "widgets", "course", "files", "errors", "cli",
+    "baselines", "enhance", "plots", "widgets", "course", "exercises", "files", "errors", "cli",
 ]  # fmt: skip
 
 
