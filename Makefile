@@ -31,8 +31,12 @@ pytest: setup
 	$(BIN)/python -m pytest tests -q
 
 ## Notebooks in quick mode (bundled sample, tiny budgets) under nbval.
+## Twice: as committed (exercise stubs untouched: the notebooks continue with the package's
+## reference code) and with every stub replaced by its solution (each exercise's check must pass).
 nbtest: setup
 	AUDIO_DENOISE_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax notebooks -q -p no:cacheprovider
+	$(BIN)/python scripts/solve_notebooks.py --out notebooks/.solved
+	AUDIO_DENOISE_QUICK=1 AUDIO_DENOISE_EXPECT_SOLVED=1 MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax notebooks/.solved -q -p no:cacheprovider
 
 test: lint pytest nbtest
 

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
     "ravdess", "demand", "audio", "noise", "dataset", "models", "losses", "training", "metrics",
-    "baselines", "enhance", "plots", "widgets", "course", "paths", "files", "errors", "cli",
+    "baselines", "enhance", "plots", "widgets", "course", "exercises", "paths", "files", "errors", "cli",
     "engine.paths", "engine.checks", "engine.headers", "engine.install", "engine.signals",
 ]  # fmt: skip
 
