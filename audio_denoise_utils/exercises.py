@@ -70,3 +70,9 @@ def use(yours: F, *, reference: F, check: Callable[[F], object], name: str | Non
         raise ExerciseError(f"the solution did not pass its check: {verdict}")
     print(verdict)
     return reference
+
+
+# --- checks for notebooks 01-03 (one function per exercise, named after it) ---
+
+
+# --- checks for notebooks 04-06 (one function per exercise, named after it) ---
