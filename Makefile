@@ -60,7 +60,8 @@ bench: setup
 	$(BIN)/python benchmarks/quality.py --checkpoint default=checkpoints/default.pt --pitch
 	$(BIN)/python benchmarks/speed.py
 
-## Regenerate the bundled sample (needs espeak-ng, flite; see data/README.md).
+## Regenerate the bundled sample (needs sox, flite, espeak-ng, festival and its voices: the apt-get
+## line in data/README.md; the script names any missing one).
 sample: setup
 	$(BIN)/python scripts/make_sample.py
 
