@@ -40,7 +40,7 @@ nbtest: setup
 
 test: lint pytest nbtest
 
-## The Colab job of CI: Colab's pins in a Python 3.13 venv (.venv-colab, reused while
+## The Colab job of CI: Colab's pins in a Python 3.13 venv (~/.cache/audio-denoise-ci, reused while
 ## ci/colab-constraints.txt is unchanged), the set-up cell's install, widget tests, notebooks.
 colab-ci:
 	bash ci/colab_job.sh
