@@ -404,3 +404,50 @@ def test_upload_panel_in_colab_hides_the_button_and_downloads_only_when_asked(
     out, out_sr = sf.read(downloads[0], always_2d=True)
     assert out_sr == SR and out.shape == (int(0.3 * SR), 1)
     assert np.abs(out[:, 0] - panel.denoised[0].numpy()).max() <= LSB
+
+
+def widget_texts(widget) -> list[str]:
+    """Every text a rendered widget tree shows: HTML values, descriptions, player labels."""
+    texts = []
+    for name in ("value", "description", "tooltip"):
+        value = getattr(widget, name, None)
+        if isinstance(value, str):
+            texts.append(value)
+    for child in getattr(widget, "children", ()):
+        texts += widget_texts(child)
+    return texts
+
+
+def test_ab_panel_blind_mode_shows_no_score_until_reveal():
+    def halve(noisy):  # a rival that only changes the level
+        return 0.5 * noisy
+
+    clips = [tone(0.3), tone(0.3, f0=300.0)]
+    panel = widgets.ABPanel(LowPass(), clips, SR, seed=2, rival=halve, rival_name="half")
+    panel.blind.value = True
+    for snr in (0.0, 5.0, 10.0):
+        panel.snr.value = snr
+        assert set(panel.ab_order) == {"denoised", "half"}  # two outputs, not noisy vs denoised
+        shown = " ".join(widget_texts(panel.widget))
+        titles = " ".join(ax.get_title() for ax in panel.figure.axes)
+        for text in (shown, titles):
+            assert "SI-SDR" not in text and "dB" not in text.replace("input SNR (dB)", "")
+            for score in (panel.si_sdr_noisy, panel.si_sdr_denoised, panel.si_sdr_rival):
+                assert f"{score:.1f}" not in text
+        assert {ax.get_title() for ax in panel.figure.axes if ax.get_title()} == {
+            "A",
+            "B",
+            "clean (reference)",
+        }
+        assert "Which sounds better" in panel.reveal_label.value
+    panel.reveal_button.click()
+    titles = " ".join(ax.get_title() for ax in panel.figure.axes)
+    assert f"{panel.si_sdr_denoised:.1f}" in titles and f"{panel.si_sdr_rival:.1f}" in titles
+    assert f"half <b>{panel.si_sdr_rival:.2f} dB</b>" in panel.metrics_label.value
+    panel.blind.value = False
+    assert [label_text(p) for p in panel.players.children] == [
+        "<b>noisy</b>",
+        "<b>denoised</b>",
+        "<b>half</b>",
+        "<b>clean</b>",
+    ]
