@@ -6,7 +6,8 @@ better for all four:
 
 - ``snr``: 10 log10(|target|^2 / |target - estimate|^2), in dB. Punishes any gain change.
 - ``si_sdr``: scale-invariant signal-to-distortion ratio in dB: the estimate is first projected on
-  the target, so a louder or quieter but otherwise perfect estimate scores very high.
+  the target, so a louder or quieter but otherwise perfect estimate scores very high. It is the
+  training loss's own function (zero-mean, Le Roux et al. 2019).
 - ``pesq``: ITU-T P.862 perceptual quality, about -0.5 to 4.64 in wide-band mode. Runs at 16 kHz only
   (8 kHz for narrow-band), so other rates are resampled first (with a warning).
 - ``stoi``: short-time objective intelligibility, 0 to 1 (pystoi resamples to 10 kHz itself).
@@ -72,14 +73,18 @@ def snr(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return signal_noise_ratio(est.double(), tgt.double()).float()
 
 
-def si_sdr(estimate: torch.Tensor, target: torch.Tensor, zero_mean: bool = False) -> torch.Tensor:
-    """Return the scale-invariant SDR of ``estimate`` against ``target`` in dB, shape (batch,)."""
-    from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio
+def si_sdr(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Return the scale-invariant SDR of ``estimate`` against ``target`` in dB, shape (batch,).
+
+    The training loss's own function (:func:`audio_denoise_utils.losses.si_sdr`, zero-mean as in
+    Le Roux et al. 2019), computed in float64 with a float64-sized ``eps`` so that near-perfect
+    estimates score precisely.
+    """
+    from .losses import si_sdr as si_sdr_db
 
     est, tgt = _as_rows(estimate, target, "si_sdr")
-    return scale_invariant_signal_distortion_ratio(
-        est.double(), tgt.double(), zero_mean=zero_mean
-    ).float()
+    eps = torch.finfo(torch.float64).eps
+    return si_sdr_db(est.double().unsqueeze(1), tgt.double().unsqueeze(1), eps=eps).float()
 
 
 def _pesq_rate(sr: int, mode: str) -> int:
