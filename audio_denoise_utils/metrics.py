@@ -199,12 +199,20 @@ def _as_clip(clip: torch.Tensor, index: int) -> torch.Tensor:
 def _corrupt(
     clean: torch.Tensor, snr_db: float, noise: str | Callable, generator: torch.Generator
 ) -> torch.Tensor:
-    """Return ``clean`` (1, 1, time) mixed with noise at ``snr_db``."""
+    """Return ``clean`` (1, 1, time) mixed with noise at ``snr_db`` (float32, CPU)."""
     if callable(noise):
-        return noise(clean, snr_db, generator)
-    from .noise import add_noise
+        noisy = noise(clean, snr_db, generator)
+    else:
+        from .noise import add_noise
 
-    return add_noise(clean, snr_db, kind=noise, generator=generator)
+        noisy = add_noise(clean, snr_db, kind=noise, generator=generator)
+    noisy = noisy.detach().float().cpu()
+    if noisy.shape != clean.shape:
+        raise MetricInputError(
+            f"evaluate: the noise function returned shape {tuple(noisy.shape)} "
+            f"for a clip of shape {tuple(clean.shape)}"
+        )
+    return noisy
 
 
 def evaluate(
@@ -247,52 +255,60 @@ def evaluate(
         raise MetricInputError("evaluate: no clean clips given")
     clips = [_as_clip(c, i) for i, c in enumerate(clean_clips)]
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(snrs) * len(clips), desc="evaluate", unit="clip")
     rows: list[dict] = []
-    warm = not warmup
-    try:
+    with _progress(len(snrs) * len(clips), progress) as bar:
         for snr_db in snrs:
             for index, clean in enumerate(clips):
                 gen = torch.Generator().manual_seed(_clip_seed(seed, snr_db, index))
-                noisy = _corrupt(clean, float(snr_db), noise, gen).detach().float().cpu()
-                if noisy.shape != clean.shape:
-                    raise MetricInputError(
-                        f"evaluate: the noise function returned shape {tuple(noisy.shape)} "
-                        f"for a clip of shape {tuple(clean.shape)}"
-                    )
-                if not warm:
+                noisy = _corrupt(clean, float(snr_db), noise, gen)
+                if warmup and not rows:
                     # One untimed call per method first, so lazy imports, CUDA start-up and
                     # cuDNN autotuning do not count against the first clip's real-time factor.
                     for name, method in methods.items():
                         _run_method(method, noisy, clean, name)
-                    warm = True
-                outputs: dict[str, tuple[torch.Tensor, float]] = {"noisy": (noisy, 0.0)}
-                for name, method in methods.items():
-                    outputs[name] = _run_method(method, noisy, clean, name)
-                base = compute_metrics(noisy, clean, sr, metrics)
-                for name, (out, secs) in outputs.items():
-                    scores = base if name == "noisy" else compute_metrics(out, clean, sr, metrics)
-                    row: dict = {"method": name, "input_snr": snr_db, "clip": index}
-                    for m in metrics:
-                        row[m] = float(scores[m][0])
-                        row[f"{m}_i"] = float(scores[m][0] - base[m][0])
-                    row["seconds"] = secs
-                    row["audio_seconds"] = clean.shape[-1] / sr
-                    rows.append(row)
-                if bar is not None:
-                    bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-
+                info = {"input_snr": snr_db, "clip": index, "audio_seconds": clean.shape[-1] / sr}
+                rows += _score_methods(methods, noisy, clean, sr, metrics, info)
+                bar.update(1)
     table = pd.DataFrame(rows)
     if per_clip:
         table["rtf"] = table["seconds"] / table["audio_seconds"]
         return table.drop(columns=["seconds", "audio_seconds"])
+    return _summarise(table, ["noisy", *methods], metrics)
+
+
+def _progress(total: int, show: bool):
+    """Return a tqdm bar over ``total`` clips (disabled when not ``show``), usable with ``with``."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="evaluate", unit="clip", disable=not show)
+
+
+def _score_methods(
+    methods: Mapping[str, Method],
+    noisy: torch.Tensor,
+    clean: torch.Tensor,
+    sr: int,
+    metrics: Sequence[str],
+    info: dict,
+) -> list[dict]:
+    """Return one row per method (the noisy input first): its scores, improvements and seconds."""
+    outputs: dict[str, tuple[torch.Tensor, float]] = {"noisy": (noisy, 0.0)}
+    for name, method in methods.items():
+        outputs[name] = _run_method(method, noisy, clean, name)
+    base = compute_metrics(noisy, clean, sr, metrics)
+    rows = []
+    for name, (out, secs) in outputs.items():
+        scores = base if name == "noisy" else compute_metrics(out, clean, sr, metrics)
+        row: dict = {"method": name, **info, "seconds": secs}
+        for m in metrics:
+            row[m] = float(scores[m][0])
+            row[f"{m}_i"] = float(scores[m][0] - base[m][0])
+        rows.append(row)
+    return rows
+
+
+def _summarise(table: pd.DataFrame, order: Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
+    """Return the per-(method, input SNR) means of a per-clip table, methods in ``order``."""
     value_cols = [c for m in metrics for c in (m, f"{m}_i")]
     summary = (
         table.groupby(["method", "input_snr"], sort=False)
@@ -305,8 +321,7 @@ def evaluate(
         .reset_index()
     )
     summary["rtf"] = summary["seconds"] / summary["audio_seconds"]
-    order = {name: i for i, name in enumerate(["noisy", *methods])}
-    summary["_order"] = summary["method"].map(order)
+    summary["_order"] = summary["method"].map({name: i for i, name in enumerate(order)})
     summary = summary.sort_values(["_order", "input_snr"], kind="stable")
     return summary.drop(columns=["_order", "seconds", "audio_seconds"]).reset_index(drop=True)
 

@@ -1,9 +1,9 @@
-"""Corrupting clean speech: the seed study's recipe, and better-founded noise at an exact SNR.
+"""Corrupting clean speech: the original study's recipe, and better-founded noise at an exact SNR.
 
 Two families live here:
 
-- **The seed's recipe** (:func:`normalize`, :func:`seed_awgn`, :func:`seed_multiplicative_noise`,
-  :func:`seed_corrupt`), reproduced so the course can show what it does and why it falls short.
+- **The original recipe** (:func:`normalize`, :func:`original_awgn`, :func:`original_multiplicative_noise`,
+  :func:`original_corrupt`), reproduced so the course can show what it does and why it falls short.
 - **Better-founded corruption**: white, pink, brown and babble noise mixed at an SNR that is
   exact per clip (:func:`mix_at_snr`), a slow random gain and amplitude modulation as a realistic
   "multiplicative" corruption, and :class:`Corruption`, which draws all of that per clip for a
@@ -30,7 +30,7 @@ from .audio import read_audio, riff_chunks, save_audio, to_mono
 from .errors import AudioDenoiseError, AudioLoadError
 from .files import atomic_write
 
-NOISE_KINDS = ("white", "pink", "brown", "babble", "seed")
+NOISE_KINDS = ("white", "pink", "brown", "babble", "original")
 # Power spectral density ~ 1 / f**exponent.
 COLOR_EXPONENTS = {"white": 0.0, "pink": 1.0, "brown": 2.0}
 
@@ -117,7 +117,7 @@ def _draw(u: torch.Tensor, value: Range, name: str) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------------------------
-# The seed study's recipe
+# The original study's recipe
 # --------------------------------------------------------------------------------------------
 
 
@@ -129,13 +129,13 @@ def normalize(wav: torch.Tensor, peak: float = 1.0) -> torch.Tensor:
     return _unbatched(x * scale, single)
 
 
-def seed_awgn(
+def original_awgn(
     clean: torch.Tensor,
     snr_db: float | torch.Tensor,
     generator: torch.Generator | None = None,
     seed: int | None = None,
 ) -> torch.Tensor:
-    """Return ``clean`` plus white Gaussian noise the way the seed study drew it.
+    """Return ``clean`` plus white Gaussian noise the way the original study drew it.
 
     The noise has ``std = sqrt(P_signal / 10**(snr_db/10))`` with ``P_signal`` the clip's mean
     power. That sets the *expected* noise power, not the power of the noise actually drawn, so the
@@ -152,10 +152,10 @@ def seed_awgn(
     return _unbatched(x + std * noise, single)
 
 
-def seed_multiplicative_noise(
+def original_multiplicative_noise(
     wav: torch.Tensor, generator: torch.Generator | None = None, seed: int | None = None
 ) -> torch.Tensor:
-    """Return ``wav`` with every sample multiplied by a random integer in {1, 2} (the seed's recipe).
+    """Return ``wav`` with every sample multiplied by a random integer in {1, 2} (the original recipe).
 
     Why this is a poor noise model:
 
@@ -178,24 +178,24 @@ def seed_multiplicative_noise(
     return _unbatched(x * factor, single)
 
 
-def seed_corrupt(
+def original_corrupt(
     clean: torch.Tensor,
     snr_db: float | torch.Tensor,
     generator: torch.Generator | None = None,
     multiplicative: bool = True,
     seed: int | None = None,
 ) -> torch.Tensor:
-    """Return the seed study's noisy input: normalise, add white noise at ~``snr_db``, multiply by {1, 2}.
+    """Return the original study's noisy input: normalise, add white noise at ~``snr_db``, multiply by {1, 2}.
 
     The original study (a dense autoencoder on RAVDESS) peak-normalised every clip, added white
-    Gaussian noise with :func:`seed_awgn`, then applied :func:`seed_multiplicative_noise`. The
+    Gaussian noise with :func:`original_awgn`, then applied :func:`original_multiplicative_noise`. The
     clean is normalised here too, so the matching training target is ``normalize(clean)``.
     """
     x, single = _batched(clean)
     g = make_generator(generator, seed, x.device)
-    noisy = seed_awgn(normalize(x), snr_db, generator=g)
+    noisy = original_awgn(normalize(x), snr_db, generator=g)
     if multiplicative:
-        noisy = seed_multiplicative_noise(noisy, generator=g)
+        noisy = original_multiplicative_noise(noisy, generator=g)
     return _unbatched(noisy, single)
 
 
@@ -404,7 +404,7 @@ def random_gain(
     """Return each clip scaled by one gain drawn uniformly in [``low_db``, ``high_db``] dB.
 
     A recording's level depends on the microphone distance and the input gain: one factor for the
-    whole clip, unlike the seed's per-sample {1, 2} factors.
+    whole clip, unlike the original study's per-sample {1, 2} factors.
     """
     x, single = _batched(wav)
     low, high = _bounds((low_db, high_db), "random_gain")
@@ -456,8 +456,8 @@ class Corruption:
     - ``snr_db``: a float, or a (low, high) range sampled uniformly per clip.
     - ``noise``: one kind or a tuple of kinds ("white", "pink", "brown", "babble"); each clip gets
       one kind drawn uniformly. "babble" needs ``babble_clips`` (other speakers' clean clips).
-      "seed" (alone) is the original study's procedure, :func:`seed_corrupt`: approximate-SNR
-      white noise, then every sample multiplied by 1 or 2; kept to reproduce the seed's recipe.
+      "original" (alone) is the original study's procedure, :func:`original_corrupt`: approximate-SNR
+      white noise, then every sample multiplied by 1 or 2; kept to reproduce the original recipe.
     - ``multiplicative``: first scale each clip by :func:`random_gain` (``gain_db``) and
       :func:`amplitude_modulation` (``am_depth``, ``am_rate_hz`` at rate ``sr``), then add noise.
       The SNR is then measured against the *modulated* signal (the noise is mixed at the request
@@ -489,9 +489,9 @@ class Corruption:
             raise ValueError(
                 f"unknown noise kind(s) {unknown or kinds}; choose from {list(NOISE_KINDS)}"
             )
-        if "seed" in kinds and (len(kinds) > 1 or self.multiplicative):
+        if "original" in kinds and (len(kinds) > 1 or self.multiplicative):
             raise ValueError(
-                'noise "seed" is the whole seed procedure: use it alone, without multiplicative'
+                'noise "original" is the whole original procedure: use it alone, without multiplicative'
             )
         if "babble" in kinds and not self.babble_clips:
             raise ValueError('noise "babble" needs babble_clips (clean clips of other speakers)')
@@ -531,11 +531,11 @@ class Corruption:
         snr = _draw(u[:, 0], self.snr_db, "snr_db")
         kind_idx = (u[:, 1] * len(kinds)).long().clamp(max=len(kinds) - 1)
 
-        if kinds == ("seed",):
-            # The seed normalised clips before corrupting them; scale back so the clean clip
+        if kinds == ("original",):
+            # The original study normalised clips before corrupting them; scale back so the clean clip
             # stays the target at its own level.
             peak = c.abs().amax(dim=-1, keepdim=True)
-            noisy = seed_corrupt(c, snr, generator=g) * peak
+            noisy = original_corrupt(c, snr, generator=g) * peak
             return (
                 (_unbatched(noisy, single), _unbatched(c, single))
                 if return_reference

@@ -60,6 +60,10 @@ PLAIN = PlainEngine()  # the hooks of a hand-written loop: backward() and step()
 # ---------------------------------------------------------------------------------------------
 
 
+# Settings that older checkpoints (checkpoints/default.pt) still carry; nothing sets them now.
+_RETIRED_FIELDS = {"num_threads", "val_every", "val_batch_size"}
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run; JSON-able through ``dataclasses.asdict``."""
@@ -98,7 +102,7 @@ class TrainConfig:
         if isinstance(self.snr_db, int | float):
             self.snr_db = (float(self.snr_db), float(self.snr_db))
         self.snr_db = tuple(self.snr_db)
-        self.noise = tuple(self.noise)
+        self.noise = tuple("original" if k == "seed" else k for k in self.noise)  # old name
         self.speed_perturb = tuple(self.speed_perturb)
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,7 +113,7 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Return a config from :meth:`to_dict` output; unknown keys are ignored with a warning."""
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
+        unknown = sorted(set(data) - names - _RETIRED_FIELDS)
         if unknown:
             warnings.warn(f"ignoring unknown TrainConfig keys {unknown}", stacklevel=2)
         kwargs = {k: v for k, v in data.items() if k in names}
@@ -202,7 +206,7 @@ def make_model(config: TrainConfig) -> nn.Module:
     """Return ``config.model`` built from ``config.model_kwargs``, initialised from ``config.seed``.
 
     Layer initialisers draw from torch's global RNG; building under ``torch.random.fork_rng``
-    with a fixed seed makes the initial weights a function of the seed while leaving the
+    with a fixed seed makes the initial weights a function of the original while leaving the
     caller's global RNG state exactly as it was.
     """
     from .models import build_model

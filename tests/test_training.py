@@ -10,10 +10,10 @@ import pickle
 import random
 from pathlib import Path
 
+import learner_loop
 import numpy as np
 import pytest
 import torch
-import learner_loop
 from ddp_train_script import SR, TinyDenoiser, synthetic_speech, tiny_config
 from torch import nn
 
@@ -23,8 +23,8 @@ from audio_denoise_utils.engine import device as engine_device
 from audio_denoise_utils.losses import build_loss, si_sdr
 from audio_denoise_utils.training import (
     History,
-    TrainConfig,
     PlainEngine,
+    TrainConfig,
     fit,
     load_checkpoint,
     lr_factor,
