@@ -2,6 +2,8 @@
 
 Quick mode (environment variable ``AUDIO_DENOISE_QUICK=1``) makes every notebook use the bundled
 sample and tiny budgets, so CI can execute all of them in a few minutes.
+
+Notebook plumbing: not course material.
 """
 
 from __future__ import annotations

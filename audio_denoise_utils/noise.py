@@ -1,13 +1,14 @@
 """Corrupting clean speech: the original study's recipe, and better-founded noise at an exact SNR.
 
-Two families live here:
+One way to apply noise: :func:`make_noise` makes unit-power noise of a kind (white, pink, brown,
+babble) and :func:`mix_at_snr` adds it so that the SNR is exact per clip; :func:`add_noise` is
+the two together, and :class:`Corruption` (what training uses) draws a kind and an SNR per clip
+and calls the same two. A slow random gain and amplitude modulation are the realistic
+"multiplicative" corruption.
 
-- **The original recipe** (:func:`normalize`, :func:`original_awgn`, :func:`original_multiplicative_noise`,
-  :func:`original_corrupt`), reproduced so the course can show what it does and why it falls short.
-- **Better-founded corruption**: white, pink, brown and babble noise mixed at an SNR that is
-  exact per clip (:func:`mix_at_snr`), a slow random gain and amplitude modulation as a realistic
-  "multiplicative" corruption, and :class:`Corruption`, which draws all of that per clip for a
-  whole batch on the batch's device inside the training loop.
+The original study's recipe (:func:`normalize`, :func:`original_awgn`,
+:func:`original_multiplicative_noise`, :func:`original_corrupt`) is reproduced apart, so the
+course can show what it does and why it falls short; ``Corruption(noise="original")`` replays it.
 
 Every function accepts a batch (batch, 1, time) or one clip (1, time) and returns the same shape,
 runs on the input's device, and draws its randomness from ``generator`` (a ``torch.Generator`` on
@@ -357,6 +358,35 @@ def babble_noise(
     return (out * _inverse_rms(out)).unsqueeze(0)
 
 
+def make_noise(
+    kind: str,
+    shape: Sequence[int],
+    generator: torch.Generator,
+    babble_clips: Sequence[torch.Tensor] | None = None,
+    n_talkers: int = 4,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Return noise of ``kind`` shaped (batch, 1, time), each row with zero mean and unit power.
+
+    ``kind``: "white", "pink" or "brown" (:func:`colored_noise`), or "babble"
+    (:func:`babble_noise` of ``babble_clips``, other speakers' clips). The level is left to
+    :func:`mix_at_snr`: this is the one place noise is made, for :func:`add_noise` and
+    :class:`Corruption` alike.
+    """
+    device = generator.device
+    if kind in COLOR_EXPONENTS:
+        return colored_noise(shape, kind, generator=generator, device=device, dtype=dtype)
+    if kind == "babble":
+        if not babble_clips:
+            raise ValueError('kind="babble" needs babble_clips (clips of other speakers)')
+        rows = [
+            babble_noise(babble_clips, shape[-1], n_talkers, generator=generator, device=device)
+            for _ in range(shape[0])
+        ]
+        return torch.stack(rows).to(dtype)
+    raise ValueError(f"unknown noise kind {kind!r}; choose from {list(NOISE_KINDS)}")
+
+
 def add_noise(
     clean: torch.Tensor,
     snr_db: float | torch.Tensor,
@@ -368,24 +398,13 @@ def add_noise(
 ) -> torch.Tensor:
     """Return ``clean`` (batch, 1, time) or (1, time) plus ``kind`` noise at exactly ``snr_db`` per clip.
 
-    ``kind``: "white", "pink", "brown" or "babble" (needs ``babble_clips``); ``snr_db`` a float or
-    a (batch,) tensor. The noise is fresh per clip; see :func:`mix_at_snr` for silent clips.
+    The course's one way to apply noise: :func:`make_noise`, then :func:`mix_at_snr`. ``kind``:
+    "white", "pink", "brown" or "babble" (needs ``babble_clips``); ``snr_db`` a float or a
+    (batch,) tensor. The noise is fresh per clip; see :func:`mix_at_snr` for silent clips.
     """
     c, single = _batched(clean, "clean")
     g = make_generator(generator, seed, c.device)
-    if kind in COLOR_EXPONENTS:
-        noise = colored_noise(c.shape, kind, generator=g, device=c.device, dtype=c.dtype)
-    elif kind == "babble":
-        if not babble_clips:
-            raise ValueError('kind="babble" needs babble_clips (clips of other speakers)')
-        noise = torch.stack(
-            [
-                babble_noise(babble_clips, c.shape[-1], n_talkers, generator=g, device=c.device)
-                for _ in range(c.shape[0])
-            ]
-        ).to(c.dtype)
-    else:
-        raise ValueError(f"unknown noise kind {kind!r}; choose from {list(NOISE_KINDS)}")
+    noise = make_noise(kind, c.shape, g, babble_clips, n_talkers, dtype=c.dtype)
     return _unbatched(mix_at_snr(c, noise, snr_db), single)
 
 
@@ -514,6 +533,11 @@ class Corruption:
             self._babble_on[key] = [c.reshape(-1).to(device) for c in self.babble_clips or []]
         return self._babble_on[key]
 
+    def _noise(self, kind: str, shape: Sequence[int], g: torch.Generator, dtype: torch.dtype):
+        """Return :func:`make_noise` of ``kind`` with this corruption's babble sources."""
+        babble = self._babble_clips(g.device) if kind == "babble" else None
+        return make_noise(kind, shape, g, babble, self.n_talkers, dtype)
+
     def __call__(
         self,
         clean: torch.Tensor,
@@ -524,7 +548,7 @@ class Corruption:
         """Return noisy (B, 1, T) for clean (B, 1, T); with ``return_reference`` also the signal
         the SNR was measured against (the modulated clean, or clean itself)."""
         c, single = _batched(clean, "clean")
-        batch, time = c.shape[0], c.shape[-1]
+        batch = c.shape[0]
         g = make_generator(generator, seed, c.device)
         kinds = self.kinds
         u = torch.rand(batch, 2, generator=g, device=c.device, dtype=_acc_dtype(c.device))
@@ -532,47 +556,34 @@ class Corruption:
         kind_idx = (u[:, 1] * len(kinds)).long().clamp(max=len(kinds) - 1)
 
         if kinds == ("original",):
-            # The original study normalised clips before corrupting them; scale back so the clean clip
-            # stays the target at its own level.
-            peak = c.abs().amax(dim=-1, keepdim=True)
-            noisy = original_corrupt(c, snr, generator=g) * peak
-            return (
-                (_unbatched(noisy, single), _unbatched(c, single))
-                if return_reference
-                else _unbatched(noisy, single)
-            )
-
-        reference = c
-        if self.multiplicative:
-            reference = random_gain(reference, *self.gain_db, generator=g)
-            reference = amplitude_modulation(
-                reference, self.sr, self.am_depth, self.am_rate_hz, generator=g
-            )
-
-        colors = [k for k in kinds if k != "babble"]
-        noise = torch.zeros_like(c)
-        if colors:
-            white = torch.randn(c.shape, generator=g, device=c.device, dtype=c.dtype)
-            if all(k == "white" for k in colors):
-                exponent: float | torch.Tensor = 0.0
-            else:
-                table = torch.tensor(
-                    [COLOR_EXPONENTS.get(k, 0.0) for k in kinds], device=c.device, dtype=c.dtype
+            # The original study normalised clips before corrupting them; scale back so that the
+            # clean clip stays the target at its own level.
+            reference = c
+            noisy = original_corrupt(c, snr, generator=g) * c.abs().amax(dim=-1, keepdim=True)
+        else:
+            reference = c
+            if self.multiplicative:
+                reference = random_gain(reference, *self.gain_db, generator=g)
+                reference = amplitude_modulation(
+                    reference, self.sr, self.am_depth, self.am_rate_hz, generator=g
                 )
-                exponent = table[kind_idx].reshape(batch, 1)
-            noise = _shape_spectrum(white, exponent)
-        if "babble" in kinds:
-            rows = (kind_idx == kinds.index("babble")).nonzero().flatten().tolist()
-            sources = self._babble_clips(c.device)
-            for row in rows:
-                noise[row] = babble_noise(
-                    sources, time, self.n_talkers, generator=g, device=c.device
-                )
+            noisy = mix_at_snr(reference, self._noises(kind_idx, c.shape, g, c.dtype), snr)
+        noisy, reference = _unbatched(noisy, single), _unbatched(reference, single)
+        return (noisy, reference) if return_reference else noisy
 
-        noisy = mix_at_snr(reference, noise, snr)
-        if return_reference:
-            return _unbatched(noisy, single), _unbatched(reference, single)
-        return _unbatched(noisy, single)
+    def _noises(
+        self, kind_idx: torch.Tensor, shape: Sequence[int], g: torch.Generator, dtype: torch.dtype
+    ) -> torch.Tensor:
+        """Return (batch, 1, time) noise, row i of kind ``self.kinds[kind_idx[i]]``."""
+        kinds = self.kinds
+        if len(kinds) == 1:  # no per-row selection: no host sync on a GPU
+            return self._noise(kinds[0], shape, g, dtype)
+        noise = torch.zeros(shape, device=g.device, dtype=dtype)
+        for k, kind in enumerate(kinds):
+            rows = (kind_idx == k).nonzero().flatten()
+            if len(rows):
+                noise[rows] = self._noise(kind, (len(rows), 1, shape[-1]), g, dtype)
+        return noise
 
     def describe(self) -> str:
         """Return a one-line human description, e.g. for plots and training logs."""

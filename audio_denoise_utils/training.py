@@ -104,6 +104,8 @@ class TrainConfig:
         self.snr_db = tuple(self.snr_db)
         self.noise = tuple("original" if k == "seed" else k for k in self.noise)  # old name
         self.speed_perturb = tuple(self.speed_perturb)
+        if min(self.epochs, self.steps_per_epoch, self.batch_size) < 1:
+            raise AudioDenoiseError("epochs, steps_per_epoch and batch_size must be at least 1")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the config as a JSON-able dict (tuples become lists)."""
@@ -297,10 +299,6 @@ def fit(
     bare loop instead (no AMP, clipping, schedule or checkpoints).
     """
     config = config or TrainConfig()
-    if not train_clips:
-        raise AudioDenoiseError("fit() needs at least one training clip")
-    if min(config.epochs, config.steps_per_epoch, config.batch_size) < 1:
-        raise AudioDenoiseError("epochs, steps_per_epoch and batch_size must be at least 1")
     if engine is None:
         engine = Engine(
             config,
@@ -313,23 +311,7 @@ def fit(
     with engine.running():  # Engine: picks the device; joins the process group under torchrun
         model = model if model is not None else make_model(config)
         config = engine.adopt(model)  # records the model actually trained
-        sr = config.sample_rate
-        corruption = make_corruption(config, babble_clips=train_clips)
-        train_data = NoisyCleanDataset(
-            train_clips,
-            corruption,
-            segment=max(1, round(config.segment_seconds * sr)),
-            seed=config.seed,
-            sr=sr,
-            speed_perturb=config.speed_perturb,
-            device=engine.device,
-        )
-        val_clips = evenly_spaced(val_clips, config.max_val_clips)
-        val_data = NoisyCleanDataset(val_clips, corruption, train=False, seed=config.val_seed)
-        val_pairs = (
-            [(n.to(engine.device), c.to(engine.device)) for n, c in val_data] if val_clips else []
-        )
-
+        train_data, val_pairs = make_data(config, train_clips, val_clips, engine.device)
         loss_fn = build_loss(config.loss)
         optimizer = torch.optim.AdamW(
             model.parameters(), lr=config.lr, weight_decay=config.weight_decay
@@ -341,14 +323,13 @@ def fit(
                 epoch, config.steps_per_epoch, config.batch_size, engine.rank
             )
             train_loss = engine.average(run_epoch(net, batches, loss_fn, optimizer, engine))
-            val_si_sdr = val_loss = None
-            if val_pairs:
-                val_si_sdr = validate(model, val_pairs, engine)
-                # The SI-SDR loss is minus the metric: only other losses need a second pass.
+            val_si_sdr = validate(model, val_pairs, engine) if val_pairs else None
+            val_loss = None
+            if val_si_sdr is not None:  # the SI-SDR loss is minus the metric: no second pass
                 val_loss = (
                     -val_si_sdr
                     if config.loss == "si_sdr"
-                    else validate(model, val_pairs, engine, loss_fn)
+                    else validate(model, val_pairs, engine, metric=loss_fn)
                 )
             history.append(
                 epoch=epoch + 1,
@@ -361,6 +342,33 @@ def fit(
             if engine.should_stop(history):  # Engine: callback, stop_after, time budget
                 break
     return history
+
+
+def make_data(
+    config: TrainConfig,
+    train_clips: Sequence[torch.Tensor],
+    val_clips: Sequence[torch.Tensor],
+    device: torch.device | str = "cpu",
+) -> tuple[NoisyCleanDataset, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """Return (the training NoisyCleanDataset, fixed validation pairs on ``device``) for ``config``."""
+    if not train_clips:
+        raise AudioDenoiseError("fit() needs at least one training clip")
+    sr = config.sample_rate
+    corruption = make_corruption(config, babble_clips=train_clips)
+    train_data = NoisyCleanDataset(
+        train_clips,
+        corruption,
+        segment=max(1, round(config.segment_seconds * sr)),
+        seed=config.seed,
+        sr=sr,
+        speed_perturb=config.speed_perturb,
+        device=device,
+    )
+    val_clips = evenly_spaced(val_clips, config.max_val_clips)
+    if not val_clips:
+        return train_data, []
+    val_data = NoisyCleanDataset(val_clips, corruption, train=False, seed=config.val_seed, sr=sr)
+    return train_data, [(noisy.to(device), clean.to(device)) for noisy, clean in val_data]
 
 
 def evenly_spaced(items: Sequence[Any], limit: int | None) -> list[Any]:
@@ -478,6 +486,7 @@ __all__ = [
     "load_checkpoint",
     "lr_factor",
     "make_corruption",
+    "make_data",
     "make_model",
     "model_name",
     "pick_device",

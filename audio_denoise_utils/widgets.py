@@ -8,6 +8,8 @@ to PNG into an ``ipywidgets.Image``, so they update in place and work headless.
 Players use ``ipywidgets.Audio`` with 16-bit WAV bytes at the clip's own level: unlike
 ``IPython.display.Audio`` nothing is rescaled, so a quiet clip sounds quiet. Only a clip whose peak
 exceeds 1 (it would clip) is scaled down, and its label says so.
+
+Widget internals: not course material (the notebooks call it; they do not teach it).
 """
 
 from __future__ import annotations
