@@ -24,11 +24,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -380,7 +378,7 @@ def evenly_spaced(items: Sequence[Any], limit: int | None) -> list[Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Estimating a run, and training from a data folder (the CLI's `audio-denoise train`)
+# Estimating a run
 # ---------------------------------------------------------------------------------------------
 
 
@@ -403,72 +401,13 @@ def seconds_per_step(
     return min(history.epoch_time[1:]) / steps
 
 
-def train_generator(
-    seed: int, rank: int, epoch: int, device: torch.device | str
-) -> torch.Generator:
-    """Return the generator :meth:`NoisyCleanDataset.batches` draws one rank's epoch from."""
-    gen = torch.Generator(device=torch.device(device))
-    gen.manual_seed(derive_seed(seed, rank, epoch))
-    return gen
+def __getattr__(name: str) -> Any:
+    # The CLI's training from a data folder is engine code; its old names still work here.
+    if name in ("TrainResult", "train_from_directory"):
+        from .engine import runs
 
-
-@dataclass
-class TrainResult:
-    """What :func:`train_from_directory` did: checkpoint path, history, device, data, seconds."""
-
-    checkpoint: Path
-    history: History
-    device: str
-    data_dir: Path
-    seconds: float
-
-    def __str__(self) -> str:
-        h = self.history
-        best = h.best_epoch
-        score = (
-            f"best epoch {best}: val SI-SDR {h.best_val_si_sdr:.2f} dB" if best else "no validation"
-        )
-        return (
-            f"wrote {self.checkpoint} ({len(h)} epochs on {self.device} in {self.seconds:.0f} s; "
-            f"{score}; data: {self.data_dir})"
-        )
-
-
-def train_from_directory(
-    data_dir: PathLike | None = None,
-    config: TrainConfig | None = None,
-    out: PathLike | None = None,
-    device: str | torch.device = "auto",
-    progress: bool = True,
-    run_dir: PathLike | None = None,
-    resume_from: PathLike | None = None,
-) -> TrainResult:
-    """Train on a RAVDESS-layout folder split by actor and return a :class:`TrainResult`.
-
-    ``data_dir`` None uses data/ravdess when downloaded, else the bundled sample. Clips are
-    decoded once at ``config.sample_rate`` and cached under data/cache. ``out`` receives the best
-    checkpoint; ``run_dir`` (optional) receives last.pt/best.pt for resuming.
-    """
-    from .ravdess import default_data_dir, load_split
-
-    config = dataclasses.replace(config or TrainConfig())
-    config.out = str(out or config.out or "checkpoints/model.pt")
-    root = Path(data_dir) if data_dir is not None else default_data_dir()
-    _, train = load_split(root, "train", sr=config.sample_rate)
-    _, val = load_split(root, "val", limit=config.max_val_clips, sr=config.sample_rate)
-    dev = pick_device(device, quiet=not is_main_process())
-    t0 = time.perf_counter()
-    history = fit(
-        None,
-        train,
-        val,
-        config,
-        device=dev,
-        out_dir=run_dir,
-        resume_from=resume_from,
-        progress=progress,
-    )
-    return TrainResult(Path(config.out), history, str(dev), root, time.perf_counter() - t0)
+        return getattr(runs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
@@ -478,7 +417,6 @@ __all__ = [
     "History",
     "PlainEngine",
     "TrainConfig",
-    "TrainResult",
     "derive_seed",
     "evenly_spaced",
     "fit",
@@ -494,8 +432,6 @@ __all__ = [
     "save_checkpoint",
     "seconds_per_step",
     "seed_everything",
-    "train_from_directory",
-    "train_generator",
     "train_step",
     "unwrap_model",
     "validate",
