@@ -293,7 +293,7 @@ def fit(
     ``out_dir`` receives ``last.pt`` every epoch and ``best.pt`` (best validation SI-SDR);
     ``resume_from`` continues a run from its ``last.pt``; ``callback(history)`` runs after every
     epoch (True stops); ``stop_after=k`` stops after epoch k: see
-    :class:`~audio_denoise_utils.engine.trainer.Engine`. ``engine=PlainEngine(config)`` runs the
+    :class:`~audio_denoise_utils.engine.trainer.Engine`. ``engine=PlainEngine()`` runs the
     bare loop instead (no AMP, clipping, schedule or checkpoints).
     """
     config = config or TrainConfig()
@@ -308,7 +308,7 @@ def fit(
         )
     with engine.running():  # Engine: picks the device; joins the process group under torchrun
         model = model if model is not None else make_model(config)
-        config = engine.adopt(model)  # records the model actually trained
+        config = engine.adopt(model, config)  # records the model actually trained
         train_data, val_pairs = make_data(config, train_clips, val_clips, engine.device)
         loss_fn = build_loss(config.loss)
         optimizer = torch.optim.AdamW(

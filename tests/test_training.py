@@ -166,7 +166,7 @@ def test_fit_is_the_learners_loop(clips):
     )  # fmt: skip
     assert expected[-1][0] < expected[0][0]  # the loop learns something
 
-    for engine in (PlainEngine(config), None):  # None: fit's default Engine
+    for engine in (PlainEngine(), None):  # None: fit's default Engine
         ours = make_model(config)
         history = fit(ours, *clips, config, device="cpu", progress=False, engine=engine)
         assert history.train_loss == [loss for loss, _ in expected]  # exactly, step by step

@@ -81,10 +81,10 @@ class PlainEngine:
         """Hold the resources of one run (nothing for the plain engine)."""
         yield self
 
-    def adopt(self, model: nn.Module) -> Any:
-        """Return the config with the model actually trained recorded (name and settings)."""
+    def adopt(self, model: nn.Module, config: Any) -> Any:
+        """Return ``config`` with the model actually trained recorded (name and settings)."""
         config = dataclasses.replace(
-            self.config,
+            config,
             model=model_name(model),
             model_kwargs=dict(getattr(model, "config", {}) or {}),
         )
