@@ -190,11 +190,6 @@ class ClipBank:
     def __len__(self) -> int:
         return int(self.lengths.numel())
 
-    @property
-    def total_seconds(self) -> float:
-        """Total duration of the clips in seconds."""
-        return self.audio.numel() / self.sr
-
     def clip(self, index: int) -> torch.Tensor:
         """Return clip ``index`` whole, (1, time)."""
         start, size = int(self.offsets[index]), int(self.lengths[index])
