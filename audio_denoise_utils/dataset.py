@@ -88,7 +88,7 @@ class NoisyCleanDataset(Dataset):
         if any(not isinstance(c, torch.Tensor) for c in items):
             cache = cache if cache is not None else AudioCache(sr)
             items = [c if isinstance(c, torch.Tensor) else cache.load(Path(c)) for c in items]
-        self.clips = ClipBank(items, device=device, sr=sr, speed_perturb=speed_perturb)
+        self.clips = ClipBank.with_speed_perturbation(items, speed_perturb, device, sr)
         self.n_clips = len(items)  # the originals; speed-perturbed copies follow them
         self.corruption = corruption
         self.segment, self.train, self.seed, self.sr = segment, train, seed, sr
@@ -164,9 +164,9 @@ def collate_pad(
 class ClipBank:
     """Clean clips stored in one flat tensor on ``device``, cut into crops with one gather.
 
-    ``speed_perturb``: the clips are followed by copies played at these speeds
-    (:func:`speed_perturb`). :meth:`sample` draws random crops of random clips; :meth:`crops`
-    cuts crops of chosen clips. Crops never straddle two clips.
+    :meth:`with_speed_perturbation` adds copies played at other speeds (:func:`speed_perturb`).
+    :meth:`sample` draws random crops of random clips; :meth:`crops` cuts crops of chosen clips.
+    Crops never straddle two clips.
     """
 
     def __init__(
@@ -174,18 +174,61 @@ class ClipBank:
         clips: Sequence[torch.Tensor],
         device: torch.device | str = "cpu",
         sr: int = DEFAULT_SR,
-        speed_perturb: Sequence[float] = (),
     ):
         flat = [_as_clip(c, i).reshape(-1).cpu() for i, c in enumerate(clips)]
         if not flat:
             raise ValueError("ClipBank: no clips given")
-        flat += [c.reshape(-1) for c in _speed_copies(flat, speed_perturb, sr)]
+        sizes = torch.tensor([c.numel() for c in flat], dtype=torch.int64)
+        self._setup(torch.cat(flat), sizes, device, sr)
+
+    def _setup(
+        self, audio: torch.Tensor, sizes: torch.Tensor, device: torch.device | str, sr: int
+    ) -> None:
         self.device = torch.device(device)
         self.sr = sr
-        sizes = torch.tensor([c.numel() for c in flat], dtype=torch.int64)
-        self.audio = torch.cat(flat).to(self.device)
+        self.audio = audio.to(self.device)
         self.lengths = sizes.to(self.device)
         self.offsets = (torch.cumsum(sizes, 0) - sizes).to(self.device)
+
+    @classmethod
+    def with_speed_perturbation(
+        cls,
+        clips: Sequence[torch.Tensor],
+        factors: Sequence[float],
+        device: torch.device | str = "cpu",
+        sr: int = DEFAULT_SR,
+    ) -> ClipBank:
+        """Return a bank of ``clips`` followed by their :func:`speed_perturb` copies, in that order.
+
+        The copies are resampled one at a time straight into the bank's buffer, so memory peaks at
+        the bank plus one clip, not at the bank plus a list of every copy (on full RAVDESS with
+        four factors that list alone is about 1 GB).
+        """
+        from .audio import resample
+
+        flat = [_as_clip(c, i).reshape(-1) for i, c in enumerate(clips)]
+        if not flat:
+            raise ValueError("ClipBank: no clips given")
+        rates = [round(sr * f) for f in factors if abs(f - 1.0) > 1e-6]
+        # torchaudio's resample returns ceil(n * new / old) samples.
+        sizes = [c.numel() for c in flat] + [-(-c.numel() * r // sr) for r in rates for c in flat]
+        audio = torch.empty(sum(sizes), dtype=torch.float32)
+        pos = 0
+        for c in flat:
+            audio[pos : pos + c.numel()] = c
+            pos += c.numel()
+        i = len(flat)
+        for r in rates:
+            for c in flat:
+                y = resample(c.reshape(1, -1).float().cpu(), sr, r).reshape(-1)
+                n = sizes[i]
+                audio[pos : pos + min(n, y.numel())] = y[:n]
+                audio[pos + y.numel() : pos + n] = 0.0  # only if resample ever returned fewer
+                pos += n
+                i += 1
+        bank = cls.__new__(cls)
+        bank._setup(audio, torch.tensor(sizes, dtype=torch.int64), device, sr)
+        return bank
 
     def __len__(self) -> int:
         return int(self.lengths.numel())
@@ -242,12 +285,6 @@ class ClipBank:
         pos = torch.minimum(pos.clamp_min(0), (size - 1)[:, None])
         crops = torch.where(inside, self.audio[offset[:, None] + pos], self.audio.new_zeros(()))
         return crops.unsqueeze(1)
-
-
-def _speed_copies(
-    clips: Sequence[torch.Tensor], factors: Sequence[float], sr: int
-) -> list[torch.Tensor]:
-    return speed_perturb([c.reshape(1, -1) for c in clips], factors, sr) if factors else []
 
 
 def speed_perturb(

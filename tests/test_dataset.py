@@ -190,3 +190,21 @@ def test_speed_perturb_changes_length_and_pitch_but_not_the_originals():
 
     assert abs(peak_hz(slow) - 400 / 0.8) < 5 and abs(peak_hz(fast) - 400 / 1.25) < 5
     assert torch.equal(clip, torch.sin(2 * torch.pi * 400 * t).unsqueeze(0))
+
+
+def test_clip_bank_with_speed_perturbation_equals_the_list_it_replaces():
+    # The in-place build must hold exactly what ClipBank(clips + speed_perturb(clips)) held.
+    from audio_denoise_utils.dataset import speed_perturb
+
+    gen = torch.Generator().manual_seed(3)
+    clips = [torch.randn(1, n, generator=gen) for n in (1, 7, 999, 16000, 23457)]
+    factors = (0.85, 0.92, 1.0, 1.08, 1.15)
+    expected = ClipBank(clips + speed_perturb(clips, factors, SR), sr=SR)
+    bank = ClipBank.with_speed_perturbation(clips, factors, sr=SR)
+    assert len(bank) == len(clips) * 5
+    assert torch.equal(bank.lengths, expected.lengths)
+    assert torch.equal(bank.offsets, expected.offsets)
+    assert torch.equal(bank.audio, expected.audio)
+    assert torch.equal(bank.sample(16, 500, seed=1), expected.sample(16, 500, seed=1))
+    with pytest.raises(ValueError, match="no clips"):
+        ClipBank.with_speed_perturbation([], factors)
