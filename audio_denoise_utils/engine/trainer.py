@@ -4,22 +4,17 @@ Engine code: not course material. :func:`audio_denoise_utils.training.fit` is th
 writes (batches, ``train_step``, ``validate``, a history); it calls the hooks of an engine at the
 places where engineering joins in, the way Accelerate or Lightning layer it:
 
-=====================  ==========================================  ======================================
-hook                   :class:`PlainEngine` (a hand-written loop)   :class:`Engine` (what ``fit`` uses)
-=====================  ==========================================  ======================================
-``autocast()``         nothing                                      bf16/fp16 autocast on CUDA
-``backward(loss)``     ``loss.backward()``                          scaled for fp16
-``step(optimizer)``    ``optimizer.step()``                         unscale, clip the gradient norm, stop
-                                                                    on non-finite gradients, step, then the
-                                                                    learning-rate schedule
-``track(batches)``     the batches (timed)                          + progress bar, time budget, DDP stop
-``shard(pairs)``       all validation pairs                         this process's share under DDP
-``mean`` / ``average`` plain means                                  means over all DDP processes
-``prepare(...)``       model to the device                          + DDP wrapper, schedule, AMP scaler,
-                                                                    resume from a checkpoint
-``end_epoch(...)``     nothing                                      checkpoints, progress, callback
-``should_stop(...)``   never                                        callback, ``stop_after``, time budget
-=====================  ==========================================  ======================================
+- ``autocast()``: plain, nothing; Engine, bf16/fp16 autocast on CUDA.
+- ``backward(loss)``: plain, ``loss.backward()``; Engine, the same on a loss scaled for fp16.
+- ``step(optimizer)``: plain, ``optimizer.step()``; Engine, unscale, clip the gradient norm,
+  stop on non-finite gradients, step, then advance the learning-rate schedule.
+- ``track(batches)``: plain, the batches (timed); Engine, + progress bar, time budget, DDP stop.
+- ``shard(pairs)`` / ``mean(values)`` / ``average(value)``: plain, all pairs and plain means;
+  Engine under DDP, this process's share and means over all processes.
+- ``prepare(...)``: plain, the model to the device; Engine, + DDP wrapper, schedule, AMP scaler,
+  resume from a checkpoint.
+- ``end_epoch(...)`` / ``should_stop(...)``: plain, nothing / never; Engine, checkpoints,
+  progress, the callback, ``stop_after`` and the time budget.
 
 With ``amp="off"``, ``grad_clip=None`` and ``schedule="constant"`` on one CPU process, :class:`Engine`
 computes exactly what :class:`PlainEngine` computes (tests/test_training.py checks both against
