@@ -206,7 +206,7 @@ def make_model(config: TrainConfig) -> nn.Module:
     """Return ``config.model`` built from ``config.model_kwargs``, initialised from ``config.seed``.
 
     Layer initialisers draw from torch's global RNG; building under ``torch.random.fork_rng``
-    with a fixed seed makes the initial weights a function of the original while leaving the
+    with a fixed seed makes the initial weights a function of the seed while leaving the
     caller's global RNG state exactly as it was.
     """
     from .models import build_model
