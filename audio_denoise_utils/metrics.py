@@ -225,7 +225,6 @@ def evaluate(
     metrics: Sequence[str] = METRICS,
     progress: bool = True,
     per_clip: bool = False,
-    warmup: bool = True,
 ) -> pd.DataFrame:
     """Return a DataFrame with one row per (method, input SNR): mean metrics, improvements, rtf.
 
@@ -240,7 +239,7 @@ def evaluate(
     metric its mean and ``<metric>_i`` (mean per-clip improvement over the noisy input; the noisy
     input itself is the row ``method == "noisy"`` with improvement 0), ``n_clips`` and ``rtf``
     (processing seconds per second of audio, output copy to CPU included, so GPU work is finished;
-    with ``warmup`` each method first runs once untimed). Clips PESQ cannot score are left out of
+    each method first runs once untimed). Clips PESQ cannot score are left out of
     that metric's means (NaN-aware). With ``per_clip=True`` the table has one row per
     (method, input SNR, clip) instead, with a ``clip`` index column.
     """
@@ -261,7 +260,7 @@ def evaluate(
             for index, clean in enumerate(clips):
                 gen = torch.Generator().manual_seed(_clip_seed(seed, snr_db, index))
                 noisy = _corrupt(clean, float(snr_db), noise, gen)
-                if warmup and not rows:
+                if not rows:
                     # One untimed call per method first, so lazy imports, CUDA start-up and
                     # cuDNN autotuning do not count against the first clip's real-time factor.
                     for name, method in methods.items():

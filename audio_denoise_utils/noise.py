@@ -317,14 +317,13 @@ def babble_noise(
     n_talkers: int = 4,
     generator: torch.Generator | None = None,
     seed: int | None = None,
-    level_range_db: float = 6.0,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
     """Return babble (1, length): ``n_talkers`` random crops of other speakers' clips, summed.
 
     Talkers are distinct clips when there are enough (else drawn with replacement). Each crop
     starts at a random point; a clip shorter than ``length`` is looped. Each talker is scaled to
-    unit RMS times a random level in [-``level_range_db``, 0] dB, so no single voice always
+    unit RMS times a random level in [-6, 0] dB, so no single voice always
     dominates; the sum is scaled to unit RMS. Use clips of speakers other than the clean one.
     """
     if len(clips) == 0:
@@ -354,7 +353,7 @@ def babble_noise(
         else:
             start = min(int(u_start * size), size - 1)
             crop = clip.repeat(math.ceil(length / size) + 1)[start : start + length]
-        out += crop * _inverse_rms(crop) * 10 ** (-level_range_db * u_level / 20)
+        out += crop * _inverse_rms(crop) * 10 ** (-6.0 * u_level / 20)
     return (out * _inverse_rms(out)).unsqueeze(0)
 
 
