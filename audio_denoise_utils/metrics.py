@@ -16,9 +16,7 @@ better for all four:
 from __future__ import annotations
 
 import math
-import os
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -87,17 +85,6 @@ def si_sdr(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return si_sdr_db(est.double().unsqueeze(1), tgt.double().unsqueeze(1), eps=eps).float()
 
 
-def _pesq_rate(sr: int, mode: str) -> int:
-    """Return the rate PESQ will run at: 16 kHz for wide-band, 8 or 16 kHz for narrow-band."""
-    if mode not in ("wb", "nb"):
-        raise MetricInputError(
-            f"pesq: mode must be 'wb' (wide-band) or 'nb' (narrow-band), got {mode!r}"
-        )
-    if mode == "wb" or sr not in (8000, 16000):
-        return 16000
-    return sr
-
-
 def pesq(
     estimate: torch.Tensor, target: torch.Tensor, sr: int = DEFAULT_SR, mode: str = "wb"
 ) -> torch.Tensor:
@@ -107,40 +94,10 @@ def pesq(
     resampled to 16 kHz first (with a warning). A clip PESQ cannot score (silent, shorter than
     about 0.25 s, or holding NaN) gets NaN and a warning instead of stopping a whole evaluation.
     """
-    from torchmetrics.functional.audio import perceptual_evaluation_speech_quality
+    from .engine.perceptual import pesq_rows
 
     est, tgt = _as_rows(estimate, target, "pesq")
-    rate = _pesq_rate(sr, mode)
-    if rate != sr:
-        from .audio import resample
-
-        warnings.warn(
-            f"pesq: resampling {sr} Hz audio to {rate} Hz (PESQ {mode} runs at {rate} Hz)",
-            stacklevel=2,
-        )
-        est, tgt = resample(est.float(), sr, rate), resample(tgt.float(), sr, rate)
-    est, tgt = est.detach().cpu().double(), tgt.detach().cpu().double()
-    scores = torch.full((est.shape[0],), math.nan)
-    for i in range(est.shape[0]):
-        if not (torch.isfinite(est[i]).all() and torch.isfinite(tgt[i]).all()):
-            warnings.warn(
-                f"pesq: clip {i} holds NaN or infinite samples; its score is NaN", stacklevel=2
-            )
-            continue
-        if not (est[i].abs().max() > 0 and tgt[i].abs().max() > 0):
-            # pesq would divide by the zero peak; it cannot score silence anyway
-            warnings.warn(
-                f"pesq: clip {i} is silent and cannot be scored; its score is NaN", stacklevel=2
-            )
-            continue
-        try:
-            scores[i] = float(perceptual_evaluation_speech_quality(est[i], tgt[i], rate, mode))
-        except Exception as exc:  # pesq raises NoUtterancesError, BufferTooShortError, ...
-            warnings.warn(
-                f"pesq: clip {i} could not be scored ({type(exc).__name__}: {exc}); its score is NaN",
-                stacklevel=2,
-            )
-    return scores
+    return pesq_rows(est, tgt, sr, mode)
 
 
 def stoi(
@@ -390,32 +347,10 @@ def format_table(df: pd.DataFrame, digits: int = 2) -> str:
     return "\n".join(lines)
 
 
-def evaluate_checkpoint(
-    checkpoint: str | os.PathLike,
-    data_dir: str | os.PathLike | None = None,
-    snrs: Sequence[float] = (0, 5, 10),
-    noise: str = "white",
-    max_clips: int | None = None,
-    include_baselines: bool = True,
-    metrics: Sequence[str] = METRICS,
-    progress: bool = True,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Return the :func:`evaluate` table of a checkpoint (and the baselines) on held-out actors.
+def __getattr__(name: str):
+    # The CLI's evaluation of a checkpoint is engine code; its old name still works here.
+    if name == "evaluate_checkpoint":
+        from .engine.runs import evaluate_checkpoint
 
-    ``data_dir`` is a RAVDESS-layout folder (default: RAVDESS when downloaded, else the bundled
-    sample); its test actors (see ``ravdess.split_by_actor``) are speakers the model never saw.
-    """
-    from .baselines import baselines_for
-    from .enhance import as_method
-    from .ravdess import load_split
-    from .training import load_checkpoint, model_name
-
-    model, _ = load_checkpoint(checkpoint)
-    sr = int(model.config.get("sample_rate", 16000))
-    _, clips = load_split(data_dir, "test", limit=max_clips, sr=sr)
-    methods = dict(baselines_for(sr)) if include_baselines else {}
-    methods[model_name(model)] = as_method(model.eval(), sr)
-    return evaluate(
-        methods, clips, snrs=snrs, noise=noise, sr=sr, seed=seed, metrics=metrics, progress=progress
-    )
+        return evaluate_checkpoint
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

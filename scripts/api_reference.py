@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
     "ravdess", "audio", "noise", "dataset", "models", "losses", "training", "metrics",
     "baselines", "enhance", "plots", "widgets", "course", "files", "errors", "cli",
-    "engine.trainer", "engine.checkpoints", "engine.device", "engine.runs",
+    "engine.trainer", "engine.checkpoints", "engine.device", "engine.runs", "engine.perceptual",
 ]  # fmt: skip
 
 

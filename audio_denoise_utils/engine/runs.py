@@ -1,7 +1,7 @@
-"""Training from a RAVDESS-layout folder: what ``audio-denoise train`` runs.
+"""Training and evaluating from a RAVDESS-layout folder: what ``audio-denoise train``/``evaluate`` run.
 
-Engine code: not course material. It loads the actor split, picks the device and calls
-:func:`audio_denoise_utils.training.fit`.
+Engine code: not course material. They load an actor split, pick the device and call
+:func:`audio_denoise_utils.training.fit` or :func:`audio_denoise_utils.metrics.evaluate`.
 """
 
 from __future__ import annotations
@@ -9,13 +9,19 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
+from ..metrics import METRICS
 from ..training import History, TrainConfig, fit
 from .device import is_main_process, pick_device
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PathLike = str | os.PathLike
 
@@ -77,3 +83,35 @@ def train_from_directory(
         progress=progress,
     )
     return TrainResult(Path(config.out), history, str(dev), root, time.perf_counter() - t0)
+
+
+def evaluate_checkpoint(
+    checkpoint: str | os.PathLike,
+    data_dir: str | os.PathLike | None = None,
+    snrs: Sequence[float] = (0, 5, 10),
+    noise: str = "white",
+    max_clips: int | None = None,
+    include_baselines: bool = True,
+    metrics: Sequence[str] = METRICS,
+    progress: bool = True,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Return the :func:`evaluate` table of a checkpoint (and the baselines) on held-out actors.
+
+    ``data_dir`` is a RAVDESS-layout folder (default: RAVDESS when downloaded, else the bundled
+    sample); its test actors (see ``ravdess.split_by_actor``) are speakers the model never saw.
+    """
+    from ..baselines import baselines_for
+    from ..enhance import as_method
+    from ..metrics import evaluate
+    from ..ravdess import load_split
+    from .checkpoints import load_checkpoint, model_name
+
+    model, _ = load_checkpoint(checkpoint)
+    sr = int(model.config.get("sample_rate", 16000))
+    _, clips = load_split(data_dir, "test", limit=max_clips, sr=sr)
+    methods = dict(baselines_for(sr)) if include_baselines else {}
+    methods[model_name(model)] = as_method(model.eval(), sr)
+    return evaluate(
+        methods, clips, snrs=snrs, noise=noise, sr=sr, seed=seed, metrics=metrics, progress=progress
+    )
