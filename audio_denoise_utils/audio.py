@@ -10,20 +10,23 @@ only does them safely for any file).
 from __future__ import annotations
 
 import hashlib
+import math
 import os
-import struct
+import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
 import torch
 
 from . import DEFAULT_SR
-from .errors import AudioLoadError
+from .engine.checks import check_sample_rate
+from .engine.headers import MAX_CHANNELS, check_header_fields, check_wav_truncation
+from .engine.paths import explain_write_failure
+from .errors import AudioLoadError, InvalidArgumentError
 from .files import atomic_write
 
 PathLike = str | os.PathLike
@@ -46,39 +49,6 @@ class AudioInfo:
         return self.frames / self.sample_rate if self.sample_rate else 0.0
 
 
-def riff_chunks(f: BinaryIO, size: int) -> Iterator[tuple[bytes, int, int]]:
-    """Yield ``(chunk_id, offset, declared_length)`` of each chunk of an open RIFF/WAVE file.
-
-    Yields nothing when the file is not RIFF/WAVE. The caller may seek freely between chunks.
-    """
-    f.seek(0)
-    head = f.read(12)
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return
-    pos = 12
-    while pos + 8 <= size:
-        f.seek(pos)
-        chunk_id, chunk_len = struct.unpack("<4sI", f.read(8))
-        yield chunk_id, pos, chunk_len
-        pos += 8 + chunk_len + (chunk_len & 1)
-
-
-def _check_wav_truncation(path: Path) -> None:
-    """Raise if a RIFF/WAVE file's data chunk declares more bytes than the file holds."""
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        for chunk_id, pos, chunk_len in riff_chunks(f, size):
-            if chunk_id != b"data":
-                continue
-            # 0 and 0xFFFFFFFF mean "unknown length" (files written by streaming recorders).
-            if chunk_len not in (0, 0xFFFFFFFF) and pos + 8 + chunk_len > size:
-                raise AudioLoadError(
-                    f"{path}: truncated WAV file (header declares {chunk_len} bytes of audio, "
-                    f"file holds {size - pos - 8})"
-                )
-            return
-
-
 def audio_info(path: PathLike) -> AudioInfo:
     """Return the :class:`AudioInfo` of a file, raising AudioLoadError for anything unreadable."""
     p = Path(path)
@@ -89,15 +59,14 @@ def audio_info(path: PathLike) -> AudioInfo:
     try:
         if p.stat().st_size == 0:
             raise AudioLoadError(f"{p}: file is empty")
-        _check_wav_truncation(p)
+        check_wav_truncation(p)
     except OSError as exc:
         raise AudioLoadError(f"{p}: cannot read file ({exc.strerror or exc})") from None
     try:
         info = sf.info(str(p))
     except Exception as exc:  # libsndfile raises several types; the message is what matters
         raise AudioLoadError(f"{p}: not a readable audio file ({_short(exc)})") from None
-    if info.frames <= 0:
-        raise AudioLoadError(f"{p}: contains no audio samples")
+    check_header_fields(p, int(info.samplerate), int(info.channels), int(info.frames))
     return AudioInfo(
         p, int(info.samplerate), int(info.frames), int(info.channels), info.format, info.subtype
     )
@@ -139,9 +108,33 @@ def resample(wav: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor:
     """Return ``wav`` (..., time) resampled from ``orig_sr`` to ``new_sr`` (band-limited sinc)."""
     if orig_sr == new_sr:
         return wav
+    g = math.gcd(int(orig_sr), int(new_sr))
+    if (orig_sr // g) * (new_sr // g) > _MAX_SINC_KERNEL:
+        return _resample_soxr(wav, orig_sr, new_sr)
     import torchaudio.functional as AF  # imported lazily: torchaudio is slow to import
 
     return AF.resample(wav, orig_sr, new_sr)
+
+
+# torchaudio's exact sinc resampler builds a (new/g, orig/g) kernel: for rates with a small common
+# divisor (44056 Hz, 44101 Hz) that is gigabytes. Such rates go through soxr (librosa's resampler).
+_MAX_SINC_KERNEL = 2_000_000
+
+
+def _resample_soxr(wav: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor:
+    import soxr
+
+    n = wav.shape[-1]
+    flat = wav.reshape(-1, n).detach().cpu().double().numpy().T  # soxr wants (time, channels)
+    out = soxr.resample(np.ascontiguousarray(flat), orig_sr, new_sr, quality="HQ")
+    y = torch.from_numpy(np.ascontiguousarray(out.T)).to(wav.dtype)
+    want = math.ceil(n * new_sr / orig_sr)  # the length torchaudio would give
+    y = (
+        y[..., :want]
+        if y.shape[-1] >= want
+        else torch.nn.functional.pad(y, (0, want - y.shape[-1]))
+    )
+    return y.reshape(*wav.shape[:-1], want).to(wav.device)
 
 
 def load_audio(path: PathLike, sr: int = DEFAULT_SR, mono: bool = True) -> torch.Tensor:
@@ -152,30 +145,107 @@ def load_audio(path: PathLike, sr: int = DEFAULT_SR, mono: bool = True) -> torch
     return resample(wav, file_sr, sr).contiguous()
 
 
+#: Extensions whose container name differs from the extension itself.
+_CONTAINERS = {".aif": "AIFF", ".aifc": "AIFF", ".oga": "OGG", ".opus": "OGG"}
+#: Sample formats kept from input to output; anything else (MP3, Vorbis...) gets the output's default.
+_PLAIN_SUBTYPES = ("PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
+
+
+def is_audio_name(path: PathLike) -> bool:
+    """Return True if ``path`` ends in an extension soundfile can write (.wav, .flac, .ogg, ...)."""
+    suffix = Path(path).suffix.lower()
+    return bool(suffix) and (suffix in _CONTAINERS or suffix[1:].upper() in sf.available_formats())
+
+
+def output_format(path: PathLike, in_subtype: str | None = None) -> tuple[str, str]:
+    """Return ``(container, subtype)`` for writing ``path``: the container follows its extension.
+
+    The input's sample format (``in_subtype``) is kept when it is plain PCM or float and the
+    container can hold it; otherwise (MP3 in, WAV out) the container's default is used. An
+    extension soundfile cannot write raises AudioLoadError naming the file.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    fmt = _CONTAINERS.get(suffix, suffix[1:].upper() or "WAV")
+    if fmt not in sf.available_formats():
+        raise AudioLoadError(
+            f"{p}: cannot write audio with extension {p.suffix!r} (use .wav or .flac)"
+        )
+    if suffix == ".opus":
+        return fmt, "OPUS"
+    if in_subtype in _PLAIN_SUBTYPES and sf.check_format(fmt, in_subtype):
+        return fmt, in_subtype
+    return fmt, sf.default_subtype(fmt)
+
+
+# Integer PCM arrays are scaled to [-1, 1) by their full scale, as soundfile reads them.
+_INT_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}
+
+
+def _as_float_frames(wav: torch.Tensor | np.ndarray, p: Path) -> np.ndarray:
+    """Return ``wav`` as a float32 (channels, time) array, refusing what has no clear meaning."""
+    arr = wav.detach().cpu().numpy() if isinstance(wav, torch.Tensor) else np.asarray(wav)
+    if arr.dtype in _INT_SCALE:
+        arr = arr.astype(np.float32) / np.float32(_INT_SCALE[arr.dtype])
+    elif arr.dtype == np.uint8:
+        arr = (arr.astype(np.float32) - 128.0) / 128.0
+    elif not np.issubdtype(arr.dtype, np.floating):
+        raise InvalidArgumentError(
+            f"{p}: cannot save {arr.dtype} samples; pass float audio in [-1, 1] "
+            "(or int16/int32 PCM)"
+        )
+    if arr.ndim == 3 and arr.shape[0] == 1:
+        arr = arr[0]  # a batch of one clip, (1, channels, time)
+    arr = np.atleast_2d(arr.astype(np.float32, copy=False))
+    if arr.ndim != 2:
+        raise InvalidArgumentError(
+            f"{p}: expected (channels, time) or (time,) audio, got shape {arr.shape}"
+        )
+    if arr.size == 0:
+        raise InvalidArgumentError(f"{p}: refusing to save empty audio (shape {arr.shape})")
+    if arr.shape[0] > MAX_CHANNELS:
+        raise InvalidArgumentError(
+            f"{p}: audio of shape {arr.shape} would have {arr.shape[0]} channels; pass "
+            "(channels, time) (for (time, channels) data use wav.T)"
+        )
+    check_finite(arr, p)
+    return arr
+
+
 def save_audio(
     path: PathLike, wav: torch.Tensor | np.ndarray, sr: int, subtype: str | None = None
 ) -> Path:
     """Write (channels, time) or (time,) audio to ``path`` atomically and return the path.
 
     The file appears only once it is complete (written to a temporary file, then renamed), so a
-    failure never leaves a half-written output. WAV defaults to 16-bit PCM, clipping at +-1.
+    failure never leaves a half-written output. Float samples are taken as [-1, 1]; int16/int32
+    arrays as PCM at their full scale. WAV defaults to 16-bit PCM; samples are clipped at +-1. Empty or
+    non-finite audio, other dtypes, an implausible ``sr`` or an unknown extension raise an
+    AudioDenoiseError naming ``path`` before anything is written.
     """
     p = Path(path)
-    arr = wav.detach().cpu().numpy() if isinstance(wav, torch.Tensor) else np.asarray(wav)
-    arr = np.atleast_2d(arr.astype(np.float32, copy=False))
-    if arr.ndim != 2:
-        raise ValueError(f"expected (channels, time) audio, got shape {arr.shape}")
-    check_finite(arr, p)
-    fmt = p.suffix.lstrip(".").upper() or "WAV"
-    if fmt not in sf.available_formats():
-        raise AudioLoadError(
-            f"{p}: cannot write audio with extension {p.suffix!r} (use .wav or .flac)"
-        )
-    if subtype is None and fmt == "WAV":
-        subtype = "PCM_16"
+    arr = _as_float_frames(wav, p)
+    sr = check_sample_rate(sr, f"{p}: sample rate")
+    fmt, default = output_format(p)
+    if subtype is None:
+        subtype = "PCM_16" if fmt == "WAV" else default
+    if not sf.check_format(fmt, subtype):
+        raise InvalidArgumentError(f"{p}: a {fmt} file cannot hold {subtype} samples")
     with atomic_write(p) as tmp:
-        sf.write(tmp, np.clip(arr.T, -1.0, 1.0), sr, format=fmt, subtype=subtype)
+        write_frames(tmp, arr, sr, fmt, subtype, shown=p)
     return p
+
+
+def write_frames(
+    target: Path, arr: np.ndarray, sr: int, fmt: str, subtype: str, shown: Path
+) -> None:
+    """Write float (channels, time) ``arr`` clipped to +-1 to ``target``; errors name ``shown``."""
+    try:
+        sf.write(target, np.clip(arr.T, -1.0, 1.0), sr, format=fmt, subtype=subtype)
+    except sf.LibsndfileError as exc:
+        reason = getattr(exc, "error_string", "") or _short(exc)  # without the temporary name
+        reason = explain_write_failure(Path(target).parent, reason)
+        raise AudioLoadError(f"{shown}: cannot write audio ({reason})") from None
 
 
 class AudioCache:
@@ -221,8 +291,17 @@ class AudioCache:
             self.decodes += 1
             if npy is not None:
                 # Unique temporary name: several processes (DDP ranks) may fill the cache at once.
-                with atomic_write(npy, suffix=".npy") as tmp:
-                    np.save(tmp, wav.numpy())
+                try:
+                    with atomic_write(npy, suffix=".npy") as tmp:
+                        np.save(tmp, wav.numpy())
+                except OSError as exc:  # read-only or full: keep working from memory
+                    warnings.warn(
+                        f"decode cache {self.cache_dir} cannot be written "
+                        f"({exc.strerror or exc}); decoded clips stay in memory only "
+                        "(set AUDIO_DENOISE_CACHE to a writable folder)",
+                        stacklevel=2,
+                    )
+                    self.cache_dir = None
         self._mem[key] = wav
         if self.max_items is not None and len(self._mem) > self.max_items:
             self._mem.popitem(last=False)

@@ -11,11 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import AudioDenoiseError
+from .engine.paths import check_writable_dir, check_writable_file, refuse_input_overwrite
+from .engine.signals import Terminated, terminate_gracefully
+from .errors import AudioDenoiseError, AudioLevelWarning
+
+# noise.NOISE_KINDS / SYNTHETIC_KINDS, spelled out so `--help` need not import torch (a test
+# keeps them equal).
+SYNTHETIC_KINDS = ("white", "pink", "brown", "hum", "tones", "machine")
+TRAIN_NOISE_KINDS = (*SYNTHETIC_KINDS, "babble", "recorded")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -25,8 +34,21 @@ def _err(msg: str) -> None:
     print(f"error: {msg}", file=sys.stderr)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print the package's level notes as one ``note:`` line; other warnings as usual."""
+    if issubclass(category, AudioLevelWarning):
+        print(f"note: {message}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     """Download and extract RAVDESS (a quick no-op when already complete)."""
+    import warnings
+
     from . import ravdess
 
     kwargs = {"dest": args.dest, "progress": not args.quiet}
@@ -35,8 +57,13 @@ def cmd_download(args: argparse.Namespace) -> int:
         kwargs.update(url=args.url, md5=args.md5, size=None)
     elif args.md5 is not None:
         kwargs["md5"] = args.md5
-    dest = ravdess.download_ravdess(**kwargs)
+    with warnings.catch_warnings():  # said below as one line, once something was written
+        warnings.simplefilter("ignore", ravdess.UnreadLocationWarning)
+        dest = ravdess.download_ravdess(**kwargs)
     print(f"RAVDESS ready in {dest}")
+    note = ravdess.unread_location_note(dest)
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
     return 0
 
 
@@ -44,6 +71,8 @@ def cmd_corrupt(args: argparse.Namespace) -> int:
     """Write a noisy copy of one file at an exact SNR."""
     from .noise import corrupt_file
 
+    refuse_input_overwrite([args.output], [args.input])
+    check_writable_file(args.output)
     realised = corrupt_file(
         args.input,
         args.output,
@@ -56,39 +85,76 @@ def cmd_corrupt(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_config(args: argparse.Namespace):
-    from .training import TrainConfig
-
-    cfg = TrainConfig()
+def _train_overrides(args: argparse.Namespace) -> dict:
+    """The TrainConfig fields the user set on the command line."""
     overrides = {
         "model": args.model,
         "epochs": args.epochs,
         "seed": args.seed,
-        "time_budget_s": args.time_budget or None,
         "batch_size": args.batch_size,
         "steps_per_epoch": args.steps_per_epoch,
+        "noise": tuple(args.noise) if args.noise else None,
+        "noise_dir": args.noise_dir,
     }
-    for key, value in overrides.items():
-        if value is not None:
-            setattr(cfg, key, value)
-    return cfg
+    return {key: value for key, value in overrides.items() if value is not None}
+
+
+def run_folder(out: Path) -> Path:
+    """Return the folder beside ``out`` that keeps last.pt/best.pt for ``--resume``."""
+    return out.parent / f"{out.stem}.run"
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train a model (defaults: the course's best recipe) and write its checkpoint."""
+    """Train a model (defaults: the course's best recipe) and write its checkpoint.
+
+    An existing ``--out`` is never replaced silently: pass ``--resume`` to continue the run that
+    wrote it (its run folder keeps last.pt), or ``--overwrite`` to start afresh (the old file stays
+    until the new run has a better-than-nothing checkpoint to put in its place).
+    """
     from .models import MODELS
-    from .training import is_main_process, train_from_directory
+    from .training import TrainConfig, is_main_process, resume_config, train_from_directory
 
     if args.model is not None and args.model not in MODELS:  # before decoding any audio
         raise AudioDenoiseError(
             f"unknown model {args.model!r}; choose one of {', '.join(sorted(MODELS))}"
         )
+    if args.resume and args.overwrite:
+        raise AudioDenoiseError("--resume and --overwrite exclude each other; choose one")
+    from . import paths
+
+    out = Path(args.out) if args.out is not None else paths.default_checkpoint_out()
+    run_dir = run_folder(out)
+    last = run_dir / "last.pt"
+    args.interrupt_hint = f"run the same command with --resume to continue from {last}"
+    # Every output is checked before any audio is decoded or any step is trained.
+    check_writable_file(out, "checkpoint")
+    check_writable_dir(run_dir, "run folder")
+    overrides = _train_overrides(args)
+    if args.resume:
+        if not last.is_file():
+            raise AudioDenoiseError(
+                f"{last}: nothing to resume (no run folder for {out}); train without --resume"
+            )
+        config, done = resume_config(last, overrides)
+        if done >= config.epochs:
+            print(f"{last}: the run already finished its {config.epochs} epochs; best: {out}")
+            return 0
+    else:
+        if out.exists() and not args.overwrite:
+            raise AudioDenoiseError(
+                f"{out}: already exists; add --resume to continue its run, --overwrite to "
+                "train a new model in its place, or choose another --out"
+            )
+        config = TrainConfig(**overrides)
+    config.time_budget_s = args.time_budget or None
     result = train_from_directory(
         data_dir=args.data,
-        config=_train_config(args),
-        out=args.out,
+        config=config,
+        out=out,
         device=args.device,
         progress=not args.quiet,
+        run_dir=run_dir,
+        resume_from=last if args.resume else None,
     )
     if is_main_process():  # under torchrun, one summary line rather than one per process
         print(result)
@@ -96,12 +162,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _output_paths(inputs: Sequence[Path], output: Path) -> list[Path]:
-    """Map inputs to outputs: one input and OUTPUT ending in .wav is a file, else a directory."""
-    if len(inputs) == 1 and output.suffix.lower() == ".wav" and not output.is_dir():
+    """Map inputs to outputs: one input and OUTPUT with an audio extension is a file, else a folder."""
+    from .audio import is_audio_name
+
+    looks_like_file = is_audio_name(output) and not output.is_dir()
+    if len(inputs) == 1 and looks_like_file:
         return [output]
-    if output.suffix.lower() == ".wav" and not output.is_dir():
+    if looks_like_file:
         raise AudioDenoiseError(
-            f"{output}: several inputs need an output directory, not a .wav file"
+            f"{output}: several inputs need an output directory, not a {output.suffix} file"
         )
     if output.exists() and not output.is_dir():
         raise AudioDenoiseError(f"{output}: exists and is not a directory")
@@ -115,12 +184,20 @@ def _output_paths(inputs: Sequence[Path], output: Path) -> list[Path]:
 
 
 def cmd_denoise(args: argparse.Namespace) -> int:
-    """Denoise files with a checkpoint; bad files are reported and skipped."""
+    """Denoise files with a checkpoint; bad files are reported and skipped, the rest processed."""
     from .enhance import denoise_file
     from .training import load_checkpoint, pick_device
 
     inputs = [Path(p) for p in args.inputs]
-    outputs = _output_paths(inputs, Path(args.output))
+    output = Path(args.output)
+    outputs = _output_paths(inputs, output)
+    # Refused before any work: an output that is an input (or the checkpoint), or unwritable.
+    refuse_input_overwrite(outputs, inputs)
+    refuse_input_overwrite(outputs, [args.checkpoint], what="checkpoint")
+    if outputs == [output]:
+        check_writable_file(output)
+    else:
+        check_writable_dir(output)
     model, _ = load_checkpoint(args.checkpoint, map_location=pick_device(args.device, quiet=True))
     model.eval()
     failures = 0
@@ -131,13 +208,22 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             _err(str(exc))
             failures += 1
             continue
-        except OSError as exc:  # e.g. an output folder that cannot be written
-            _err(f"{dst}: cannot write ({exc.strerror or exc})")
+        except OSError as exc:  # e.g. an input that vanished, a folder that cannot be written
+            _err(f"{exc.filename or dst}: {exc.strerror or exc}")
+            failures += 1
+            continue
+        except Exception as exc:  # never let one odd file stop the batch or print a traceback
+            _err(f"{src}: unexpected failure ({type(exc).__name__}: {_first_line(exc)})")
             failures += 1
             continue
         if not args.quiet:
             print(f"{src} -> {dst}")
     return EXIT_ERROR if failures else 0
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else ""
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -160,15 +246,73 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one ``error:`` line, like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        hint = ""
+        if "expected one argument" in message:
+            hint = " (write a negative number as --snr=-5)"
+        self.exit(EXIT_USAGE, f"error: {self.prog}: {message}{hint}; see {self.prog} --help\n")
+
+
+def _seed(text: str) -> int:
+    """argparse type: a seed in [0, 2**32 - 1], refused rather than wrapped."""
+    from .engine.checks import check_seed
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: not an integer") from None
+    try:
+        return check_seed(value)
+    except AudioDenoiseError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _count(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _finite(text: str) -> float:
+    """argparse type: a finite number (no nan or inf)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``audio-denoise`` argument parser."""
-    p = argparse.ArgumentParser(prog="audio-denoise", description=__doc__.splitlines()[0])
+    from . import paths
+
+    p = _Parser(
+        prog="audio-denoise",
+        description=__doc__.splitlines()[0],
+        epilog=f"Default folders do not depend on the working folder: data and runs live under "
+        f"{paths.home()} ({paths.HOME_ENV} moves them), the decode cache in {paths.cache_dir()} "
+        f"({paths.CACHE_ENV} moves it).",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or chatter")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     d = sub.add_parser("download", help="download and extract RAVDESS speech (about 200 MB)")
     d.add_argument(
-        "--dest", default="data/ravdess", help="destination folder (default: %(default)s)"
+        "--dest",
+        default=None,
+        help=f"destination folder (default: {paths.ravdess_dir()}, where train and evaluate look)",
     )
     d.add_argument("--url", default=None, help="archive URL (default: the Zenodo RAVDESS archive)")
     d.add_argument("--md5", default=None, help="expected md5 of the archive")
@@ -177,38 +321,66 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("corrupt", help="add noise to a file at an exact SNR")
     c.add_argument("input")
     c.add_argument("-o", "--output", required=True)
-    c.add_argument("--snr", type=float, required=True, help="signal-to-noise ratio in dB")
-    c.add_argument("--noise", choices=["white", "pink", "brown"], default="white")
+    c.add_argument(
+        "--snr", type=_finite, required=True, help="signal-to-noise ratio in dB (-50 to 100)"
+    )
+    c.add_argument("--noise", choices=SYNTHETIC_KINDS, default="white")
     c.add_argument(
         "--multiplicative",
         action="store_true",
         help="also apply random gain + slow amplitude modulation",
     )
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=_seed, default=0, help="0 to 2**32 - 1 (default: 0)")
     c.set_defaults(func=cmd_corrupt)
 
     t = sub.add_parser("train", help="train a denoiser (defaults: the course's best recipe)")
     t.add_argument(
         "--data",
         default=None,
-        help="data folder (default: data/ravdess if present, else data/sample)",
+        help=f"data folder (default: {paths.ravdess_dir()} if downloaded, else the bundled sample)",
     )
     t.add_argument("--model", default=None, help="model name (default: the course's best)")
-    t.add_argument("--epochs", type=int, default=None)
-    t.add_argument("--steps-per-epoch", type=int, default=None)
-    t.add_argument("--batch-size", type=int, default=None)
+    t.add_argument("--epochs", type=_count, default=None)
+    t.add_argument("--steps-per-epoch", type=_count, default=None)
+    t.add_argument("--batch-size", type=_count, default=None)
     t.add_argument(
         "--time-budget",
-        type=float,
+        type=_finite,
         default=570.0,
         help="stop cleanly (and keep the best checkpoint) after this many seconds, so a CPU run "
         "stays under 10 minutes; 0 for no limit (default: %(default)s)",
     )
     t.add_argument(
-        "--out", default="checkpoints/model.pt", help="checkpoint to write (default: %(default)s)"
+        "--out",
+        default=None,
+        help=f"checkpoint to write (default: {paths.default_checkpoint_out()})",
+    )
+    t.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted (or time-budgeted) run that wrote --out, from its run "
+        "folder <out stem>.run/last.pt; --out is replaced only by a better model",
+    )
+    t.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train a new model even though --out exists (without it an existing --out is refused)",
     )
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--seed", type=_seed, default=None)
+    t.add_argument(
+        "--noise",
+        nargs="+",
+        default=None,
+        choices=TRAIN_NOISE_KINDS,
+        help="noise kinds to train on, one drawn per clip (default: the course's mix)",
+    )
+    t.add_argument(
+        "--noise-dir",
+        default=None,
+        help="folder of real noise recordings for --noise ... recorded "
+        "(e.g. data/realnoise/train from scripts/fetch_real_noise.py)",
+    )
     t.set_defaults(func=cmd_train)
 
     n = sub.add_parser("denoise", help="denoise audio files with a trained checkpoint")
@@ -221,10 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="score a checkpoint against classical baselines")
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--data", default=None, help="data folder (default as for train)")
-    e.add_argument("--snr", type=float, nargs="+", default=[0.0, 5.0, 10.0])
-    e.add_argument("--noise", choices=["white", "pink", "brown"], default="white")
+    e.add_argument("--snr", type=_finite, nargs="+", default=[0.0, 5.0, 10.0])
+    e.add_argument("--noise", choices=SYNTHETIC_KINDS, default="white")
     e.add_argument(
-        "--max-clips", type=int, default=None, help="evaluate at most this many test clips"
+        "--max-clips", type=_count, default=None, help="evaluate at most this many test clips"
     )
     e.add_argument("--no-baselines", action="store_true")
     e.add_argument("--json", action="store_true", help="print the table as JSON")
@@ -235,15 +407,38 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed as one line
+        return int(exc.code or 0)
+    old_show = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        with terminate_gracefully():  # SIGTERM unwinds like Ctrl-C: no temporary files left
+            return int(args.func(args))
     except AudioDenoiseError as exc:
         _err(str(exc))
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        _err("interrupted")
-        return 130
+    except KeyboardInterrupt as exc:
+        hint = getattr(args, "interrupt_hint", "")
+        _err(
+            ("terminated" if isinstance(exc, Terminated) else "interrupted")
+            + (f"; {hint}" if hint else "")
+        )
+        return 143 if isinstance(exc, Terminated) else 130
+    except OSError as exc:  # a file system refusal the package did not foresee: still one line
+        _err(f"{exc.filename or 'file system'}: {exc.strerror or exc}")
+        return EXIT_ERROR
+    except Exception as exc:
+        if os.environ.get("AUDIO_DENOISE_DEBUG"):
+            raise
+        _err(
+            f"unexpected {type(exc).__name__}: {_first_line(exc)} (this is a bug: please report "
+            "it; set AUDIO_DENOISE_DEBUG=1 to see the traceback)"
+        )
+        return EXIT_ERROR
+    finally:
+        warnings.showwarning = old_show
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ from torch.utils.data import Dataset
 
 from . import DEFAULT_SR
 from .audio import AudioCache
+from .engine.checks import check_seed
+from .errors import InvalidArgumentError
 from .noise import Corruption, make_generator
 
 PathLike = str | os.PathLike
@@ -47,7 +49,7 @@ def _as_clip(clip: torch.Tensor, index: int) -> torch.Tensor:
     if clip.dim() == 1:
         clip = clip.unsqueeze(0)
     if clip.dim() != 2 or clip.shape[0] != 1 or clip.shape[1] == 0:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"clip {index}: expected a non-empty mono clip (1, time), got shape {tuple(clip.shape)}"
         )
     return clip.float()
@@ -80,18 +82,22 @@ class NoisyCleanDataset(Dataset):
     ):
         items = list(clips)
         if not items:
-            raise ValueError("NoisyCleanDataset: no clips given")
+            raise InvalidArgumentError("NoisyCleanDataset: no clips given")
         if segment is not None and segment < 1:
-            raise ValueError(f"NoisyCleanDataset: segment must be positive, got {segment}")
+            raise InvalidArgumentError(
+                f"NoisyCleanDataset: segment must be positive, got {segment}"
+            )
         if cache is not None and cache.sr != sr:
-            raise ValueError(f"NoisyCleanDataset: cache decodes at {cache.sr} Hz but sr={sr}")
+            raise InvalidArgumentError(
+                f"NoisyCleanDataset: cache decodes at {cache.sr} Hz but sr={sr}"
+            )
         if any(not isinstance(c, torch.Tensor) for c in items):
             cache = cache if cache is not None else AudioCache(sr)
             items = [c if isinstance(c, torch.Tensor) else cache.load(Path(c)) for c in items]
         self.clips = ClipBank.with_speed_perturbation(items, speed_perturb, device, sr)
         self.n_clips = len(items)  # the originals; speed-perturbed copies follow them
         self.corruption = corruption
-        self.segment, self.train, self.seed, self.sr = segment, train, seed, sr
+        self.segment, self.train, self.seed, self.sr = segment, train, check_seed(seed), sr
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -107,9 +113,10 @@ class NoisyCleanDataset(Dataset):
 
     def generator(self, index: int) -> torch.Generator:
         """Return the CPU generator item ``index`` draws from (train: per epoch; eval: fixed)."""
+        # A mixed 63-bit seed (internal, not a user's seed): set directly.
         if self.train:
-            return make_generator(seed=derive_seed(self.seed, 0x17E4, self.epoch, index))
-        return make_generator(seed=derive_seed(self.seed, 0x5A11D, index))
+            return torch.Generator().manual_seed(derive_seed(self.seed, 0x17E4, self.epoch, index))
+        return torch.Generator().manual_seed(derive_seed(self.seed, 0x5A11D, index))
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(noisy (1, T), clean (1, T))`` for item ``index``."""
@@ -136,7 +143,7 @@ class NoisyCleanDataset(Dataset):
         repeats them.
         """
         if self.segment is None:
-            raise ValueError("NoisyCleanDataset.batches needs a segment length")
+            raise InvalidArgumentError("NoisyCleanDataset.batches needs a segment length")
         g = torch.Generator(device=self.clips.device)
         g.manual_seed(derive_seed(self.seed, rank, epoch))
         for _ in range(steps):
@@ -149,7 +156,7 @@ def collate_pad(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Return ``(noisy (B, 1, Tmax), clean (B, 1, Tmax), lengths (B,))``, zero-padded at the end."""
     if len(batch) == 0:
-        raise ValueError("collate_pad: empty batch")
+        raise InvalidArgumentError("collate_pad: empty batch")
     lengths = torch.tensor([clean.shape[-1] for _, clean in batch], dtype=torch.int64)
     longest = int(lengths.max())
     first = batch[0][0]
@@ -177,7 +184,7 @@ class ClipBank:
     ):
         flat = [_as_clip(c, i).reshape(-1).cpu() for i, c in enumerate(clips)]
         if not flat:
-            raise ValueError("ClipBank: no clips given")
+            raise InvalidArgumentError("ClipBank: no clips given")
         sizes = torch.tensor([c.numel() for c in flat], dtype=torch.int64)
         self._setup(torch.cat(flat), sizes, device, sr)
 
@@ -208,7 +215,7 @@ class ClipBank:
 
         flat = [_as_clip(c, i).reshape(-1) for i, c in enumerate(clips)]
         if not flat:
-            raise ValueError("ClipBank: no clips given")
+            raise InvalidArgumentError("ClipBank: no clips given")
         rates = [round(sr * f) for f in factors if abs(f - 1.0) > 1e-6]
         # torchaudio's resample returns ceil(n * new / old) samples.
         sizes = [c.numel() for c in flat] + [-(-c.numel() * r // sr) for r in rates for c in flat]
@@ -247,7 +254,7 @@ class ClipBank:
     ) -> torch.Tensor:
         """Return ``batch_size`` random crops (batch, 1, segment) of uniformly drawn clips."""
         if batch_size < 1 or segment < 1:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"ClipBank.sample: batch_size and segment must be positive, got {batch_size}, {segment}"
             )
         g = make_generator(generator, seed, self.device)

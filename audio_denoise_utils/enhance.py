@@ -9,6 +9,7 @@ Engine code (chunked, streamed inference): not course material.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +19,10 @@ import torch
 from torch import nn
 
 from . import DEFAULT_SR
-from .audio import PathLike, audio_info, check_finite, resample
-from .errors import AudioLoadError
+from .audio import PathLike, audio_info, check_finite, output_format, resample
+from .engine.checks import check_audio_tensor, check_number, check_sample_rate
+from .engine.paths import explain_write_failure
+from .errors import AudioDenoiseError, AudioLevelWarning, AudioLoadError
 from .files import atomic_write
 
 #: Seconds of audio (at the file's rate) processed per chunk, and context added on each side.
@@ -27,6 +30,8 @@ CHUNK_SECONDS = 30.0
 CONTEXT_SECONDS = 1.0
 #: Cross-fade length at chunk seams; must be shorter than the context.
 FADE_SECONDS = 0.05
+#: Shorter chunks would make the model see too little audio (and a long file take forever).
+MIN_CHUNK_SECONDS = 0.1
 
 
 def model_sample_rate(model: nn.Module) -> int:
@@ -40,8 +45,8 @@ def denoise_clip(model: nn.Module, wav: torch.Tensor, sr: int) -> torch.Tensor:
 
     Channels are denoised independently (as a batch). Use :func:`denoise` for long audio.
     """
-    if wav.ndim != 2:
-        raise ValueError(f"expected (channels, time) audio, got shape {tuple(wav.shape)}")
+    wav = check_audio_tensor(wav, "audio", ndims=(2,))
+    sr = check_sample_rate(sr)
     model_sr = model_sample_rate(model)
     device = next(model.parameters()).device
     x = resample(wav.float(), sr, model_sr).to(device)
@@ -94,24 +99,51 @@ def denoise(
     chunk_seconds: float = CHUNK_SECONDS,
     context_seconds: float = CONTEXT_SECONDS,
 ) -> torch.Tensor:
-    """Return ``wav`` ((channels, time) or (time,)) denoised, same shape and rate, chunk by chunk."""
+    """Return ``wav`` ((channels, time) or (time,)) denoised, same shape and rate, chunk by chunk.
+
+    Audio above full scale (peak > 1) is denoised at peak 1 and scaled back, so the model sees
+    the levels it was trained on. The output is checked: a model that produces NaN or infinite
+    samples (a broken checkpoint) raises AudioDenoiseError instead of returning them.
+    """
+    wav = check_audio_tensor(wav, "audio", ndims=(1, 2))
+    sr = check_sample_rate(sr)
+    chunk, context = _chunk_frames(chunk_seconds, context_seconds, sr)
     squeeze = wav.ndim == 1
     x = wav.unsqueeze(0) if squeeze else wav
-    check_finite(x, "input audio")
+    peak = float(x.abs().max())
+    scale = 1.0 / peak if peak > 1.0 else 1.0
     n = x.shape[-1]
-    chunk, context = max(1, int(chunk_seconds * sr)), int(context_seconds * sr)
     stitch = _Stitcher(min(int(FADE_SECONDS * sr), context))
     parts = [
-        stitch.push(denoise_clip(model, x[:, r0:r1], sr), r0, k0, k1)
+        stitch.push(denoise_clip(model, x[:, r0:r1] * scale, sr), r0, k0, k1)
         for r0, r1, k0, k1 in _chunks(n, chunk, context)
     ]
-    y = torch.cat(parts, dim=-1) if parts else x.clone()
+    y = torch.cat(parts, dim=-1)
+    _check_model_output(y, "the audio")
+    y = y / scale if scale != 1.0 else y
     return y.squeeze(0) if squeeze else y
 
 
+def _chunk_frames(chunk_seconds: float, context_seconds: float, sr: int) -> tuple[int, int]:
+    """Return (chunk, context) in frames after checking both lengths (InvalidArgumentError)."""
+    chunk_s = check_number(chunk_seconds, "chunk_seconds", low=MIN_CHUNK_SECONDS, unit="s")
+    context_s = check_number(context_seconds, "context_seconds", low=0.0, unit="s")
+    return max(1, int(chunk_s * sr)), int(context_s * sr)
+
+
+def _check_model_output(y: torch.Tensor, what: object) -> None:
+    if not bool(torch.isfinite(y).all()):
+        raise AudioDenoiseError(
+            f"{what}: the model produced NaN or infinite samples (is the checkpoint broken?); "
+            "nothing was written"
+        )
+
+
 def output_subtype(in_subtype: str, out_format: str) -> str:
-    """Return the output subtype: the input's own when the output format supports it."""
-    if sf.check_format(out_format, in_subtype):
+    """Return the output subtype: the input's own when it is plain PCM/float and the format holds it."""
+    from .audio import _PLAIN_SUBTYPES
+
+    if in_subtype in _PLAIN_SUBTYPES and sf.check_format(out_format, in_subtype):
         return in_subtype
     return sf.default_subtype(out_format)
 
@@ -125,41 +157,83 @@ def denoise_file(
 ) -> Path:
     """Denoise ``in_path`` into ``out_path`` (mono, the input's rate and length); return out_path.
 
-    The file is streamed chunk by chunk, so memory does not grow with its length. The output is
-    written to a temporary file next to ``out_path`` and renamed only when complete: on any error
-    (undecodable chunk, NaN samples) no output file is left behind.
+    The file is streamed chunk by chunk, so memory does not grow with its length. The container
+    follows ``out_path``'s extension (MP3 in, WAV out works); the input's sample format is kept
+    where that container holds it. A float input above full scale is denoised and written at
+    peak 1 (an :class:`AudioLevelWarning` says so). The output is written to a temporary file
+    next to ``out_path`` and renamed only when complete: on any error (undecodable chunk, NaN
+    samples in or out, a full disk) no output file is left behind and an existing one is kept.
     """
     info = audio_info(in_path)
     src, dst = info.path, Path(out_path)
     sr, n = info.sample_rate, info.frames
-    chunk, context = max(1, int(chunk_seconds * sr)), int(context_seconds * sr)
-    fmt = dst.suffix.lstrip(".").upper() or "WAV"
-    if fmt not in sf.available_formats() and dst.suffix.lower() == src.suffix.lower():
-        fmt = info.format  # e.g. ".aif": the same container as the input
-    if fmt not in sf.available_formats():
-        raise AudioLoadError(f"{dst}: cannot write audio with extension {dst.suffix!r}")
-    subtype = output_subtype(info.subtype, fmt)
+    chunk, context = _chunk_frames(chunk_seconds, context_seconds, sr)
+    fmt, subtype = output_format(dst, info.subtype)
+    scale = _input_scale(src, info.subtype, chunk)
     stitch = _Stitcher(min(int(FADE_SECONDS * sr), context))
     try:
-        with (
-            atomic_write(dst) as tmp,
-            sf.SoundFile(str(src)) as fin,
-            sf.SoundFile(tmp, "w", sr, 1, subtype, format=fmt) as fout,
-        ):
+        fin = sf.SoundFile(str(src))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioLoadError(f"{src}: could not decode audio ({_reason(exc)})") from None
+    with fin, atomic_write(dst) as tmp:
+        try:
+            fout = sf.SoundFile(tmp, "w", sr, 1, subtype, format=fmt)
+        except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+            raise AudioLoadError(
+                f"{dst}: cannot write {fmt} audio ({subtype}) ({_reason(exc)})"
+            ) from None
+        with fout:
             for r0, r1, k0, k1 in _chunks(n, chunk, context):
-                fin.seek(r0)
-                block = fin.read(r1 - r0, dtype="float32", always_2d=True)
-                if block.shape[0] != r1 - r0:
-                    raise AudioLoadError(
-                        f"{src}: truncated audio (could not read frames {r0}-{r1} of {n})"
-                    )
-                check_finite(block, src)
+                block = _read_block(fin, src, r0, r1, n)
                 mono = torch.from_numpy(np.ascontiguousarray(block.T)).mean(0, keepdim=True)
-                out = stitch.push(denoise_clip(model, mono, sr), r0, k0, k1)
-                fout.write(np.clip(out[0].numpy(), -1.0, 1.0))
-    except sf.LibsndfileError as exc:
-        raise AudioLoadError(f"{src}: could not decode audio ({exc})") from None
+                out = stitch.push(denoise_clip(model, mono * scale, sr), r0, k0, k1)
+                _check_model_output(out, src)
+                try:
+                    fout.write(np.clip(out[0].numpy(), -1.0, 1.0))
+                except (sf.LibsndfileError, RuntimeError) as exc:
+                    reason = explain_write_failure(tmp.parent, _reason(exc))
+                    raise AudioLoadError(f"{dst}: cannot write audio ({reason})") from None
     return dst
+
+
+def _reason(exc: BaseException) -> str:
+    """The libsndfile reason without the file name (which may be a temporary one)."""
+    text = getattr(exc, "error_string", "")
+    lines = str(exc).strip().splitlines()
+    return text or (lines[-1] if lines else type(exc).__name__)
+
+
+def _read_block(fin: sf.SoundFile, src: Path, r0: int, r1: int, n: int) -> np.ndarray:
+    try:
+        fin.seek(r0)
+        block = fin.read(r1 - r0, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioLoadError(f"{src}: could not decode audio ({_reason(exc)})") from None
+    if block.shape[0] != r1 - r0:
+        raise AudioLoadError(f"{src}: truncated audio (could not read frames {r0}-{r1} of {n})")
+    check_finite(block, src)
+    return block
+
+
+def _input_scale(src: Path, subtype: str, chunk: int) -> float:
+    """Return 1 / peak for a float file above full scale (else 1), reading it once in blocks."""
+    if subtype not in ("FLOAT", "DOUBLE"):
+        return 1.0  # integer PCM cannot exceed full scale
+    peak = 0.0
+    try:
+        for block in sf.blocks(str(src), blocksize=chunk, dtype="float32", always_2d=True):
+            check_finite(block, src)
+            peak = max(peak, float(np.abs(block).max(initial=0.0)))
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioLoadError(f"{src}: could not decode audio ({_reason(exc)})") from None
+    if peak <= 1.0:
+        return 1.0
+    warnings.warn(
+        f"{src}: samples reach {peak:.3g}, above full scale; denoised and written at peak 1",
+        AudioLevelWarning,
+        stacklevel=3,
+    )
+    return 1.0 / peak
 
 
 def as_method(model: nn.Module, sr: int = DEFAULT_SR):

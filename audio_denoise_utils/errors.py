@@ -32,3 +32,17 @@ class MetadataError(AudioDenoiseError):
 
 class CheckpointError(AudioDenoiseError):
     """A checkpoint is truncated, not ours, or names an unknown model."""
+
+
+class InvalidArgumentError(AudioDenoiseError, ValueError):
+    """An argument has the wrong shape, dtype or range (also a ValueError, as Python expects)."""
+
+
+class OutputError(AudioDenoiseError):
+    """An output cannot be written: it would overwrite an input, or its place is not writable."""
+
+    reason: str = ""  # the bare cause ("no space left on device"), when there is one
+
+
+class AudioLevelWarning(UserWarning):
+    """Audio was rescaled because it lay above full scale (the CLI prints it as a ``note:``)."""

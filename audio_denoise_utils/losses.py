@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .errors import AudioDenoiseError
+from .errors import AudioDenoiseError, InvalidArgumentError
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -24,12 +24,12 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 def _pair(estimate: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Return both tensors as (batch, time), at least float32, after checking their shapes agree."""
     if estimate.shape != target.shape:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"estimate and target must have the same shape, got {tuple(estimate.shape)} "
             f"and {tuple(target.shape)}"
         )
     if estimate.dim() not in (2, 3) or estimate.shape[-2] != 1:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"expected audio shaped (batch, 1, time) or (1, time), got {tuple(estimate.shape)}"
         )
     dtype = torch.promote_types(estimate.dtype, torch.float32)

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from . import DEFAULT_SR
+from .engine.checks import check_number, check_sample_rate, check_seed
 from .errors import AudioDenoiseError
 
 if TYPE_CHECKING:  # pandas is imported lazily: only evaluate() needs it
@@ -118,6 +119,7 @@ def compute_metrics(
     metrics: Sequence[str] = METRICS,
 ) -> dict[str, torch.Tensor]:
     """Return ``{metric name: scores (batch,)}`` for each name in ``metrics``."""
+    sr = check_sample_rate(sr)
     _check_metric_names(metrics)
     fns: dict[str, Callable[[], torch.Tensor]] = {
         "si_sdr": lambda: si_sdr(estimate, target),
@@ -209,6 +211,10 @@ def evaluate(
         )
     if len(clean_clips) == 0:
         raise MetricInputError("evaluate: no clean clips given")
+    if len(snrs) == 0:
+        raise MetricInputError("evaluate: no input SNRs given")
+    snrs = [check_number(v, "evaluate: input SNR", low=-50, high=100, unit="dB") for v in snrs]
+    seed = check_seed(seed)
     clips = [_as_clip(c, i) for i, c in enumerate(clean_clips)]
 
     rows: list[dict] = []

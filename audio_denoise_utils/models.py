@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import InvalidArgumentError
+
 MODELS: dict[str, type[nn.Module]] = {}
 DEFAULT_MODEL = "mask"  # chosen by measurement: benchmarks/quality.py, README "Results"
 
@@ -46,8 +48,11 @@ def register_model(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
 def build_model(name: str, **config: Any) -> nn.Module:
     """Return a new model of the registered ``name`` built from ``config``."""
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
-    return MODELS[name](**config)
+        raise InvalidArgumentError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+    try:
+        return MODELS[name](**config)
+    except (TypeError, RuntimeError) as exc:  # an unknown keyword, a negative size...
+        raise InvalidArgumentError(f"cannot build model {name!r} from {config}: {exc}") from None
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
@@ -74,6 +79,8 @@ def parameter_memory_bytes(
 
 def describe(model: nn.Module) -> str:
     """Return one line naming the model, its class, parameter count and sample rate."""
+    if not isinstance(model, nn.Module):
+        raise InvalidArgumentError(f"describe: expected a torch model, got {type(model).__name__}")
     name = getattr(model, "model_name", type(model).__name__)
     n = count_parameters(model, trainable_only=False)
     sr = getattr(model, "config", {}).get("sample_rate")
@@ -99,9 +106,9 @@ class Denoiser(nn.Module):
     def __init__(self, sample_rate: int = 16000, level: str = "rms") -> None:
         super().__init__()
         if level not in LEVEL_MODES:
-            raise ValueError(f"level must be one of {LEVEL_MODES}, got {level!r}")
+            raise InvalidArgumentError(f"level must be one of {LEVEL_MODES}, got {level!r}")
         if int(sample_rate) <= 0:
-            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+            raise InvalidArgumentError(f"sample_rate must be positive, got {sample_rate}")
         self.sample_rate = int(sample_rate)
         self.level = level
         self.config: dict[str, Any] = {}
@@ -119,11 +126,11 @@ class Denoiser(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the denoised audio (batch, 1, time) for noisy audio (batch, 1, time)."""
         if x.dim() != 3 or x.shape[1] != 1:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{type(self).__name__} expects audio shaped (batch, 1, time), got {tuple(x.shape)}"
             )
         if not x.is_floating_point():
-            raise ValueError(f"{type(self).__name__} expects float audio, got {x.dtype}")
+            raise InvalidArgumentError(f"{type(self).__name__} expects float audio, got {x.dtype}")
         if x.shape[-1] == 0:
             return x.clone()
         scale = self._scale(x)
@@ -166,9 +173,9 @@ class DenseAutoencoder(Denoiser):
     ) -> None:
         super().__init__(sample_rate, level)
         if output not in _OUTPUTS:
-            raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}")
+            raise InvalidArgumentError(f"output must be one of {_OUTPUTS}, got {output!r}")
         if min(frame_length, hidden, bottleneck) < 1:
-            raise ValueError("frame_length, hidden and bottleneck must be positive")
+            raise InvalidArgumentError("frame_length, hidden and bottleneck must be positive")
         self.frame_length = int(frame_length)
         self.config = {
             "frame_length": int(frame_length),
@@ -228,7 +235,7 @@ class DenseAutoencoder(Denoiser):
 def _check_kernel_stride(kernel_size: int, stride: int) -> int:
     """Return the padding that makes each strided layer map length L to exactly L / stride."""
     if stride < 1 or kernel_size < stride or (kernel_size - stride) % 2:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"need kernel_size >= stride >= 1 with an even difference, got {kernel_size}, {stride}"
         )
     return (kernel_size - stride) // 2
@@ -254,10 +261,10 @@ class ConvAutoencoder(Denoiser):
     ) -> None:
         super().__init__(sample_rate, level)
         if output not in ("tanh", "linear"):
-            raise ValueError(f"output must be 'tanh' or 'linear', got {output!r}")
+            raise InvalidArgumentError(f"output must be 'tanh' or 'linear', got {output!r}")
         channels = [int(c) for c in channels]
         if not channels:
-            raise ValueError("channels must name at least one layer")
+            raise InvalidArgumentError("channels must name at least one layer")
         pad = _check_kernel_stride(kernel_size, stride)
         self.multiple = stride ** len(channels)
         self.config = {
@@ -305,7 +312,7 @@ class WaveUNet(Denoiser):
         super().__init__(sample_rate, level)
         channels = [int(c) for c in channels]
         if not channels:
-            raise ValueError("channels must name at least one layer")
+            raise InvalidArgumentError("channels must name at least one layer")
         pad = _check_kernel_stride(kernel_size, stride)
         self.multiple = stride ** len(channels)
         self.config = {
@@ -343,7 +350,7 @@ class WaveUNet(Denoiser):
             else None
         )
         if self.lstm is not None and top % 2:
-            raise ValueError(f"the LSTM needs an even top channel count, got {top}")
+            raise InvalidArgumentError(f"the LSTM needs an even top channel count, got {top}")
 
     def _denoise(self, x: torch.Tensor) -> torch.Tensor:
         x = _pad_to_multiple(x, self.multiple)
@@ -431,9 +438,13 @@ class MaskNet(Denoiser):
     ) -> None:
         super().__init__(sample_rate, level)
         if kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be odd to keep frames aligned, got {kernel_size}")
+            raise InvalidArgumentError(
+                f"kernel_size must be odd to keep frames aligned, got {kernel_size}"
+            )
         if not 0 < hop_length <= n_fft // 2:
-            raise ValueError(f"need 0 < hop_length <= n_fft / 2, got {hop_length}, {n_fft}")
+            raise InvalidArgumentError(
+                f"need 0 < hop_length <= n_fft / 2, got {hop_length}, {n_fft}"
+            )
         self.n_fft, self.hop_length = int(n_fft), int(hop_length)
         self.compress, self.mask_bound = float(compress), float(mask_bound)
         self.config = {

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,15 +28,29 @@ from pathlib import Path
 import torch
 
 from . import DEFAULT_SR
-from .audio import read_audio, riff_chunks, save_audio, to_mono
-from .errors import AudioDenoiseError, AudioLoadError
+from .audio import output_format, read_audio, to_mono, write_frames
+from .engine.checks import check_number, check_sample_rate, check_seed
+from .engine.headers import riff_chunks
+from .errors import AudioDenoiseError, AudioLevelWarning, AudioLoadError, InvalidArgumentError
 from .files import atomic_write
 
-NOISE_KINDS = ("white", "pink", "brown", "babble", "original")
+NOISE_KINDS = (
+    "white",
+    "pink",
+    "brown",
+    "hum",
+    "tones",
+    "machine",
+    "babble",
+    "recorded",
+    "original",
+)
 # Power spectral density ~ 1 / f**exponent.
 COLOR_EXPONENTS = {"white": 0.0, "pink": 1.0, "brown": 2.0}
 
 Range = float | tuple[float, float]
+#: SNRs ``corrupt_file`` accepts: beyond them float32 files cannot show the asked value.
+MIN_FILE_SNR_DB, MAX_FILE_SNR_DB = -50.0, 100.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -56,7 +71,7 @@ def make_generator(
     device = torch.device(device)
     if generator is not None:
         if generator.device.type != device.type:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"the generator lives on {generator.device} but the audio on {device}; "
                 f"create it with torch.Generator(device={str(device)!r})"
             )
@@ -65,17 +80,27 @@ def make_generator(
     if seed is None:
         g.seed()
     else:
-        g.manual_seed(int(seed) % 2**63)
+        g.manual_seed(check_seed(seed))
     return g
 
 
 def _batched(wav: torch.Tensor, name: str = "audio") -> tuple[torch.Tensor, bool]:
     """Return ``(wav as (batch, 1, time), was_single_clip)``."""
+    if not isinstance(wav, torch.Tensor):
+        raise InvalidArgumentError(
+            f"{name}: expected a torch tensor, got {type(wav).__name__} "
+            "(convert with torch.from_numpy(x).float())"
+        )
+    if not wav.is_floating_point():
+        raise InvalidArgumentError(
+            f"{name}: expected float samples in [-1, 1], got {wav.dtype} (for int16 PCM use "
+            "wav.float() / 32768)"
+        )
     if wav.dim() == 3 and wav.shape[1] == 1:
         return wav, False
     if wav.dim() == 2 and wav.shape[0] == 1:
         return wav.unsqueeze(0), True
-    raise ValueError(
+    raise InvalidArgumentError(
         f"{name}: expected (batch, 1, time) or (1, time), got shape {tuple(wav.shape)}"
     )
 
@@ -93,11 +118,15 @@ def _per_clip(
     value: float | torch.Tensor, batch: int, device: torch.device, dtype: torch.dtype
 ) -> torch.Tensor:
     """Return a scalar or (batch,) value as a (batch, 1, 1) tensor."""
+    if isinstance(value, int | float) and not math.isfinite(value):
+        raise InvalidArgumentError(f"expected a finite number, got {value}")
     t = torch.as_tensor(value, dtype=dtype, device=device)
     if t.numel() == 1:
         return t.reshape(1, 1, 1).expand(batch, 1, 1)
     if t.numel() != batch:
-        raise ValueError(f"expected a float or {batch} per-clip values, got shape {tuple(t.shape)}")
+        raise InvalidArgumentError(
+            f"expected a float or {batch} per-clip values, got shape {tuple(t.shape)}"
+        )
     return t.reshape(batch, 1, 1)
 
 
@@ -107,7 +136,7 @@ def _bounds(value: Range, name: str) -> tuple[float, float]:
         return float(value), float(value)
     lo, hi = (float(v) for v in value)
     if lo > hi:
-        raise ValueError(f"{name}: range ({lo}, {hi}) has low > high")
+        raise InvalidArgumentError(f"{name}: range ({lo}, {hi}) has low > high")
     return lo, hi
 
 
@@ -214,7 +243,9 @@ def measure_snr(clean: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
     c, _ = _batched(clean, "clean")
     n, _ = _batched(noisy, "noisy")
     if c.shape != n.shape:
-        raise ValueError(f"clean {tuple(c.shape)} and noisy {tuple(n.shape)} differ in shape")
+        raise InvalidArgumentError(
+            f"clean {tuple(c.shape)} and noisy {tuple(n.shape)} differ in shape"
+        )
     acc = _acc_dtype(c.device)
     c, n = c.to(acc), n.to(acc)
     signal = c.pow(2).sum(dim=(-2, -1))
@@ -226,7 +257,7 @@ def _shape_spectrum(white: torch.Tensor, exponent: float | torch.Tensor) -> torc
     """Return ``white`` (..., time) filtered to power ~ 1/f**exponent, DC removed, unit variance."""
     time = white.shape[-1]
     if time < 2:
-        raise ValueError(f"noise needs at least 2 samples, got {time}")
+        raise InvalidArgumentError(f"noise needs at least 2 samples, got {time}")
     exp = torch.as_tensor(exponent, dtype=white.dtype, device=white.device)
     if exp.numel() == 1 and float(exp) == 0.0:
         shaped = white  # a flat spectrum needs no FFT
@@ -258,11 +289,17 @@ def colored_noise(
     scaled to variance exactly 1 so that :func:`mix_at_snr` alone sets the level.
     """
     if color not in COLOR_EXPONENTS:
-        raise ValueError(f"unknown noise color {color!r}; choose from {list(COLOR_EXPONENTS)}")
+        raise InvalidArgumentError(
+            f"unknown noise color {color!r}; choose from {list(COLOR_EXPONENTS)}"
+        )
     if device is None:
         device = generator.device if generator is not None else torch.device("cpu")
     g = make_generator(generator, seed, device)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if not shape or any(int(d) < 1 for d in shape):
+        raise InvalidArgumentError(
+            f"colored_noise: every dimension of shape must be >= 1, got {shape}"
+        )
     white = torch.randn(shape, generator=g, device=device, dtype=dtype)
     return _shape_spectrum(white, COLOR_EXPONENTS[color])
 
@@ -285,7 +322,7 @@ def mix_at_snr(
     c, single = _batched(clean, "clean")
     n, _ = _batched(noise, "noise")
     if n.shape[-1] != c.shape[-1] or n.shape[0] not in (1, c.shape[0]):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"noise shape {tuple(noise.shape)} does not fit clean shape {tuple(clean.shape)}"
         )
     acc = _acc_dtype(c.device)
@@ -293,7 +330,7 @@ def mix_at_snr(
     p_clean = c64.pow(2).mean(dim=-1, keepdim=True)
     p_noise = n64.pow(2).mean(dim=-1, keepdim=True).expand_as(p_clean)
     if bool(((p_noise == 0) & (p_clean > 0)).any()):
-        raise ValueError(
+        raise InvalidArgumentError(
             "the noise is silent (all zeros) for a non-silent clip: no SNR can be reached"
         )
     snr = _per_clip(snr_db, c.shape[0], c.device, acc)
@@ -327,9 +364,9 @@ def babble_noise(
     dominates; the sum is scaled to unit RMS. Use clips of speakers other than the clean one.
     """
     if len(clips) == 0:
-        raise ValueError("babble_noise needs at least one clip")
+        raise InvalidArgumentError("babble_noise needs at least one clip")
     if length < 1 or n_talkers < 1:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"babble_noise: length and n_talkers must be positive, got {length}, {n_talkers}"
         )
     if device is None:
@@ -357,33 +394,277 @@ def babble_noise(
     return (out * _inverse_rms(out)).unsqueeze(0)
 
 
+# --------------------------------------------------------------------------------------------
+# Hum, tones and machines: noise that is not a smooth spectrum
+# --------------------------------------------------------------------------------------------
+
+#: Kinds that :func:`synthetic_noise` makes from a generator alone (no clips needed).
+SYNTHETIC_KINDS = ("white", "pink", "brown", "hum", "tones", "machine")
+
+
+def _rows_and_draws(
+    shape: int | Sequence[int], generator: torch.Generator, n: int
+) -> tuple[tuple[int, ...], torch.Tensor]:
+    """Return ``(shape, u)``: the shape as a tuple and ``n`` uniform float64 draws per row."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if len(shape) == 0 or shape[-1] < 2:
+        raise InvalidArgumentError(
+            f"noise needs a time axis of at least 2 samples, got shape {shape}"
+        )
+    rows = math.prod(shape[:-1])
+    acc = _acc_dtype(generator.device)
+    u = torch.rand(rows, n, generator=generator, device=generator.device, dtype=acc)
+    return shape, u
+
+
+def _unit_rows(x: torch.Tensor, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """Return rows (rows, time) with zero mean and unit variance, reshaped to ``shape``."""
+    x = x - x.mean(dim=-1, keepdim=True)
+    x = x / x.std(dim=-1, keepdim=True, correction=0).clamp_min(1e-12)
+    return x.reshape(shape).to(dtype)
+
+
+def hum_noise(
+    shape: int | Sequence[int],
+    sr: int = DEFAULT_SR,
+    mains_hz: float | None = None,
+    n_harmonics: int = 8,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Return mains hum of ``shape`` (last axis time): a sum of harmonics of 50 or 60 Hz, unit variance.
+
+    Hum comes from the power grid (50 Hz in Europe, Asia, Africa; 60 Hz in the Americas) leaking
+    into a recording through a ground loop or an unshielded cable. Rectifiers and transformers
+    make it rich in harmonics (100/120 Hz and up: a "buzz"), so each row gets ``n_harmonics``
+    multiples of its mains frequency with random amplitudes (falling as ``1/k`` on average) and
+    random phases. ``mains_hz`` None draws 50 or 60 Hz per row. Harmonics at or above the Nyquist
+    frequency are left out. All the energy sits at exact multiples of the mains frequency.
+    """
+    if device is None:
+        device = generator.device if generator is not None else torch.device("cpu")
+    g = make_generator(generator, seed, device)
+    if n_harmonics < 1:
+        raise InvalidArgumentError(f"hum_noise: n_harmonics must be >= 1, got {n_harmonics}")
+    shape, u = _rows_and_draws(shape, g, 1 + 2 * n_harmonics)
+    f0 = torch.where(u[:, :1] < 0.5, 50.0, 60.0) if mains_hz is None else u[:, :1] * 0 + mains_hz
+    k = torch.arange(1, n_harmonics + 1, device=g.device, dtype=u.dtype)
+    freqs = f0 * k  # (rows, n_harmonics)
+    amps = (0.25 + 1.5 * u[:, 1 : 1 + n_harmonics]) / k * (freqs < sr / 2)
+    phases = 2 * math.pi * u[:, 1 + n_harmonics :]
+    # float32 for the (rows, harmonics, time) work: phase errors stay below 1e-3 rad over
+    # seconds, far below anything audible or measurable here, at half the cost of float64.
+    t = torch.arange(shape[-1], device=g.device, dtype=torch.float32) / sr
+    omega = (2 * math.pi * freqs).float()[..., None]
+    x = (amps.float()[..., None] * torch.sin(omega * t + phases.float()[..., None])).sum(1)
+    return _unit_rows(x, shape, dtype)
+
+
+def tone_noise(
+    shape: int | Sequence[int],
+    sr: int = DEFAULT_SR,
+    freq_range: tuple[float, float] = (300.0, 4000.0),
+    max_tones: int = 3,
+    vibrato: float = 0.02,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Return whistles and beeps of ``shape``: 1 to ``max_tones`` steady tones per row, unit variance.
+
+    Each tone's frequency is drawn log-uniformly in ``freq_range`` (a whistle, a feedback howl, a
+    test tone, an alarm), with a slow vibrato of up to ``vibrato`` (relative depth, 0.02 = 2%) at
+    0.5-6 Hz, as a kettle or a person whistling wavers. The energy stays within
+    ``freq_range`` widened by the vibrato depth.
+    """
+    lo, hi = _bounds(freq_range, "freq_range")
+    if not 0 < lo <= hi < sr / 2 / (1 + vibrato):
+        raise InvalidArgumentError(
+            f"tone_noise: freq_range {freq_range} must lie in (0, {sr / 2:g}) Hz"
+        )
+    if max_tones < 1:
+        raise InvalidArgumentError(f"tone_noise: max_tones must be >= 1, got {max_tones}")
+    if device is None:
+        device = generator.device if generator is not None else torch.device("cpu")
+    g = make_generator(generator, seed, device)
+    shape, u = _rows_and_draws(shape, g, 1 + 5 * max_tones)
+    n_tones = 1 + (u[:, :1] * max_tones).floor().clamp(max=max_tones - 1)  # (rows, 1)
+    d = u[:, 1:].reshape(-1, max_tones, 5)
+    on = torch.arange(max_tones, device=g.device, dtype=u.dtype) < n_tones
+    freq = lo * (hi / lo) ** d[..., 0]
+    amp = (0.3 + 0.7 * d[..., 1]) * on
+    depth = vibrato * d[..., 2]
+    rate = 0.5 + 5.5 * d[..., 3]
+    phase = 2 * math.pi * d[..., 4]
+    t = torch.arange(shape[-1], device=g.device, dtype=torch.float32) / sr
+    freq, amp, depth, rate, phase = (v.float() for v in (freq, amp, depth, rate, phase))
+    # Instantaneous frequency f * (1 + depth * sin(2 pi rate t)); its integral gives the phase.
+    inst = freq[..., None] * (
+        t
+        - depth[..., None]
+        * torch.cos(2 * math.pi * rate[..., None] * t)
+        / (2 * math.pi * rate[..., None])
+    )
+    x = (amp[..., None] * torch.sin(2 * math.pi * inst + phase[..., None])).sum(1)
+    return _unit_rows(x, shape, dtype)
+
+
+def machine_noise(
+    shape: int | Sequence[int],
+    sr: int = DEFAULT_SR,
+    low_hz: tuple[float, float] = (60.0, 800.0),
+    octaves: tuple[float, float] = (1.0, 4.0),
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+    seed: int | None = None,
+    return_band: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Return band-limited machine noise of ``shape`` (fans, air conditioning, engines), unit variance.
+
+    Per row: white noise kept only between a lower edge drawn log-uniformly in ``low_hz`` and an
+    upper edge ``octaves`` (drawn uniformly) above it, capped below the Nyquist frequency; plus
+    the hum of the rotor, a few harmonics of a blade-pass frequency that fall inside the band
+    (up to a third of the energy). Air moved by a fan or a compressor is broadband but coloured
+    like this; its rotation adds the tones. With ``return_band`` also return the (rows, 2) band
+    edges in Hz: no energy lies outside them.
+    """
+    lo_lo, lo_hi = _bounds(low_hz, "low_hz")
+    oc_lo, oc_hi = _bounds(octaves, "octaves")
+    if not 0 < lo_lo <= lo_hi < sr / 2 or oc_lo <= 0:
+        raise InvalidArgumentError(
+            f"machine_noise: low_hz {low_hz} / octaves {octaves} out of range"
+        )
+    if device is None:
+        device = generator.device if generator is not None else torch.device("cpu")
+    g = make_generator(generator, seed, device)
+    shape, u = _rows_and_draws(shape, g, 6)
+    time = shape[-1]
+    low = lo_lo * (lo_hi / lo_lo) ** u[:, 0]
+    high = torch.minimum(
+        low * 2 ** (oc_lo + (oc_hi - oc_lo) * u[:, 1]), torch.full_like(low, 0.45 * sr)
+    )
+    low, high = low.float(), high.float()
+    white = torch.randn(u.shape[0], time, generator=g, device=g.device, dtype=torch.float32)
+    freqs = torch.fft.rfftfreq(time, d=1 / sr, device=g.device, dtype=torch.float32)
+    inside = (freqs >= low[:, None]) & (freqs <= high[:, None])
+    # White noise keeps a share inside/bins of its power once masked: scale it to unit power in
+    # the band first, so the tones' share below is a share of the final noise.
+    broad = white / inside.float().mean(dim=-1, keepdim=True).clamp_min(1e-6).sqrt()
+    # Rotor: blade-pass frequency = a harmonic series whose members inside the band are kept.
+    blade = low * (1 + u[:, 2].float())  # first tone between the lower edge and an octave above
+    k = torch.arange(1, 5, device=g.device, dtype=torch.float32)
+    tone_f = blade[:, None] * k
+    keep = (tone_f >= low[:, None]) & (tone_f <= high[:, None])
+    t = torch.arange(time, device=g.device, dtype=torch.float32) / sr
+    phase = 2 * math.pi * u[:, 3, None, None].float()
+    tones = (
+        keep[..., None] / k[:, None] * torch.sin(2 * math.pi * tone_f[..., None] * t + phase)
+    ).sum(1)
+    tones = tones / tones.std(dim=-1, keepdim=True, correction=0).clamp_min(1e-12)
+    x = broad + (0.7 * u[:, 4:5].float()) * tones  # tonal share 0-33% of the power
+    # One mask for both: it band-limits the noise and the leakage of tones that do not fit a
+    # whole number of periods into the clip.
+    x = torch.fft.irfft(torch.fft.rfft(x, dim=-1) * inside, n=time, dim=-1)
+    out = _unit_rows(x, shape, dtype)
+    return (out, torch.stack([low, high], dim=-1)) if return_band else out
+
+
+def synthetic_noise(
+    kind: str,
+    shape: int | Sequence[int],
+    sr: int = DEFAULT_SR,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+    seed: int | None = None,
+) -> torch.Tensor:
+    """Return unit-variance noise of a kind in :data:`SYNTHETIC_KINDS`, shaped ``shape``."""
+    if device is None:
+        device = generator.device if generator is not None else torch.device("cpu")
+    g = make_generator(generator, seed, device)
+    if kind in COLOR_EXPONENTS:
+        return colored_noise(shape, kind, generator=g, device=device, dtype=dtype)
+    makers = {"hum": hum_noise, "tones": tone_noise, "machine": machine_noise}
+    if kind not in makers:
+        raise InvalidArgumentError(
+            f"unknown synthetic noise kind {kind!r}; choose from {list(SYNTHETIC_KINDS)}"
+        )
+    return makers[kind](shape, sr=sr, generator=g, device=device, dtype=dtype)
+
+
+def recorded_noise(
+    clips: Sequence[torch.Tensor],
+    length: int,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Return (1, length): a random crop of one of ``clips`` (real noise recordings), unit RMS.
+
+    A recording shorter than ``length`` is looped from a random start. Use the recordings of the
+    training split for training and the benchmark's for evaluation, never both.
+    """
+    usable = [c for c in clips if c.numel() > 0 and bool((c != 0).any())]
+    if not usable:
+        raise InvalidArgumentError("recorded_noise needs at least one non-silent noise recording")
+    if length < 1:
+        raise InvalidArgumentError(f"recorded_noise: length must be positive, got {length}")
+    if device is None:
+        device = generator.device if generator is not None else usable[0].device
+    device = torch.device(device)
+    g = make_generator(generator, seed, device)
+    pick, u_start = torch.rand(2, generator=g, device=g.device, dtype=torch.float64).tolist()
+    clip = (
+        usable[min(int(pick * len(usable)), len(usable) - 1)].reshape(-1).to(device, torch.float32)
+    )
+    size = clip.numel()
+    start = min(int(u_start * size), size - 1)
+    crop = clip.repeat(math.ceil((start + length) / size))[start : start + length]
+    crop = crop - crop.mean()
+    return (crop * _inverse_rms(crop)).unsqueeze(0)
+
+
 def make_noise(
     kind: str,
     shape: Sequence[int],
     generator: torch.Generator,
+    sr: int = DEFAULT_SR,
     babble_clips: Sequence[torch.Tensor] | None = None,
+    noise_clips: Sequence[torch.Tensor] | None = None,
     n_talkers: int = 4,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """Return noise of ``kind`` shaped (batch, 1, time), each row with zero mean and unit power.
 
-    ``kind``: "white", "pink" or "brown" (:func:`colored_noise`), or "babble"
-    (:func:`babble_noise` of ``babble_clips``, other speakers' clips). The level is left to
-    :func:`mix_at_snr`: this is the one place noise is made, for :func:`add_noise` and
-    :class:`Corruption` alike.
+    ``kind``: one of :data:`SYNTHETIC_KINDS` (:func:`synthetic_noise`; ``sr`` is the clip's
+    rate), "babble" (:func:`babble_noise` of ``babble_clips``, other speakers' clips) or
+    "recorded" (:func:`recorded_noise` of ``noise_clips``, real noise recordings at ``sr``). The
+    level is left to :func:`mix_at_snr`: this is the one place noise is made, for
+    :func:`add_noise` and :class:`Corruption` alike.
     """
     device = generator.device
-    if kind in COLOR_EXPONENTS:
-        return colored_noise(shape, kind, generator=generator, device=device, dtype=dtype)
+    if kind in SYNTHETIC_KINDS:
+        return synthetic_noise(kind, shape, sr=sr, generator=generator, device=device, dtype=dtype)
     if kind == "babble":
         if not babble_clips:
-            raise ValueError('kind="babble" needs babble_clips (clips of other speakers)')
+            raise InvalidArgumentError('kind="babble" needs babble_clips (clips of other speakers)')
         rows = [
             babble_noise(babble_clips, shape[-1], n_talkers, generator=generator, device=device)
             for _ in range(shape[0])
         ]
         return torch.stack(rows).to(dtype)
-    raise ValueError(f"unknown noise kind {kind!r}; choose from {list(NOISE_KINDS)}")
+    if kind == "recorded":
+        if not noise_clips:
+            raise InvalidArgumentError('kind="recorded" needs noise_clips (real noise recordings)')
+        rows = [
+            recorded_noise(noise_clips, shape[-1], generator=generator) for _ in range(shape[0])
+        ]
+        return torch.stack(rows).to(dtype)
+    raise InvalidArgumentError(f"unknown noise kind {kind!r}; choose from {list(NOISE_KINDS)}")
 
 
 def add_noise(
@@ -394,16 +675,20 @@ def add_noise(
     babble_clips: Sequence[torch.Tensor] | None = None,
     seed: int | None = None,
     n_talkers: int = 4,
+    noise_clips: Sequence[torch.Tensor] | None = None,
+    sr: int = DEFAULT_SR,
 ) -> torch.Tensor:
     """Return ``clean`` (batch, 1, time) or (1, time) plus ``kind`` noise at exactly ``snr_db`` per clip.
 
     The course's one way to apply noise: :func:`make_noise`, then :func:`mix_at_snr`. ``kind``:
-    "white", "pink", "brown" or "babble" (needs ``babble_clips``); ``snr_db`` a float or a
-    (batch,) tensor. The noise is fresh per clip; see :func:`mix_at_snr` for silent clips.
+    one of :data:`SYNTHETIC_KINDS` ("white", "pink", "brown", "hum", "tones", "machine"; ``sr``
+    is the clip's sample rate), "babble" (needs ``babble_clips``) or "recorded" (needs
+    ``noise_clips``, real noise recordings at rate ``sr``); ``snr_db`` a float or a (batch,)
+    tensor. The noise is fresh per clip; see :func:`mix_at_snr` for silent clips.
     """
     c, single = _batched(clean, "clean")
     g = make_generator(generator, seed, c.device)
-    noise = make_noise(kind, c.shape, g, babble_clips, n_talkers, dtype=c.dtype)
+    noise = make_noise(kind, c.shape, g, sr, babble_clips, noise_clips, n_talkers, dtype=c.dtype)
     return _unbatched(mix_at_snr(c, noise, snr_db), single)
 
 
@@ -447,10 +732,11 @@ def amplitude_modulation(
     an automatic gain control pumping. The envelope stays within [1 - d, 1 + d], never negative
     (``d`` must lie in [0, 1]).
     """
+    sr = check_sample_rate(sr)
     x, single = _batched(wav)
     d_lo, d_hi = _bounds(depth, "depth")
     if d_lo < 0 or d_hi > 1:
-        raise ValueError(f"amplitude_modulation: depth must lie in [0, 1], got {depth}")
+        raise InvalidArgumentError(f"amplitude_modulation: depth must lie in [0, 1], got {depth}")
     g = make_generator(generator, seed, x.device)
     acc = _acc_dtype(x.device)
     u = torch.rand(x.shape[0], 3, generator=g, device=x.device, dtype=acc)
@@ -472,8 +758,10 @@ class Corruption:
     """A random corruption drawn per clip: ``Corruption(...)(clean (B,1,T), generator) -> noisy``.
 
     - ``snr_db``: a float, or a (low, high) range sampled uniformly per clip.
-    - ``noise``: one kind or a tuple of kinds ("white", "pink", "brown", "babble"); each clip gets
-      one kind drawn uniformly. "babble" needs ``babble_clips`` (other speakers' clean clips).
+    - ``noise``: one kind or a tuple of kinds (see :data:`NOISE_KINDS`: "white", "pink", "brown",
+      "hum", "tones", "machine", "babble", "recorded"); each clip gets one kind drawn uniformly.
+      "babble" needs ``babble_clips`` (other speakers' clean clips), "recorded" needs
+      ``noise_clips`` (real noise recordings at rate ``sr``).
       "original" (alone) is the original study's procedure, :func:`original_corrupt`: approximate-SNR
       white noise, then every sample multiplied by 1 or 2; kept to reproduce the original recipe.
     - ``multiplicative``: first scale each clip by :func:`random_gain` (``gain_db``) and
@@ -496,6 +784,7 @@ class Corruption:
     sr: int = DEFAULT_SR
     babble_clips: list[torch.Tensor] | None = field(default=None, repr=False, compare=False)
     n_talkers: int = 4
+    noise_clips: list[torch.Tensor] | None = field(default=None, repr=False, compare=False)
     _babble_on: dict[str, list[torch.Tensor]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -504,21 +793,25 @@ class Corruption:
         kinds = self.kinds
         unknown = [k for k in kinds if k not in NOISE_KINDS]
         if unknown or not kinds:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"unknown noise kind(s) {unknown or kinds}; choose from {list(NOISE_KINDS)}"
             )
         if "original" in kinds and (len(kinds) > 1 or self.multiplicative):
-            raise ValueError(
+            raise InvalidArgumentError(
                 'noise "original" is the whole original procedure: use it alone, without multiplicative'
             )
         if "babble" in kinds and not self.babble_clips:
-            raise ValueError('noise "babble" needs babble_clips (clean clips of other speakers)')
+            raise InvalidArgumentError(
+                'noise "babble" needs babble_clips (clean clips of other speakers)'
+            )
+        if "recorded" in kinds and not self.noise_clips:
+            raise InvalidArgumentError('noise "recorded" needs noise_clips (real noise recordings)')
         _bounds(self.snr_db, "snr_db")
         _bounds(self.gain_db, "gain_db")
         _bounds(self.am_rate_hz, "am_rate_hz")
         lo, hi = _bounds(self.am_depth, "am_depth")
         if lo < 0 or hi > 1:
-            raise ValueError(f"am_depth must lie in [0, 1], got {self.am_depth}")
+            raise InvalidArgumentError(f"am_depth must lie in [0, 1], got {self.am_depth}")
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -532,10 +825,18 @@ class Corruption:
             self._babble_on[key] = [c.reshape(-1).to(device) for c in self.babble_clips or []]
         return self._babble_on[key]
 
+    def _noise_clips_on(self, device: torch.device) -> list[torch.Tensor]:
+        """Noise recordings on ``device``, moved there once."""
+        key = f"noise:{device}"
+        if key not in self._babble_on:
+            self._babble_on[key] = [c.reshape(-1).to(device) for c in self.noise_clips or []]
+        return self._babble_on[key]
+
     def _noise(self, kind: str, shape: Sequence[int], g: torch.Generator, dtype: torch.dtype):
-        """Return :func:`make_noise` of ``kind`` with this corruption's babble sources."""
+        """Return :func:`make_noise` of ``kind`` with this corruption's sources on ``g``'s device."""
         babble = self._babble_clips(g.device) if kind == "babble" else None
-        return make_noise(kind, shape, g, babble, self.n_talkers, dtype)
+        recorded = self._noise_clips_on(g.device) if kind == "recorded" else None
+        return make_noise(kind, shape, g, self.sr, babble, recorded, self.n_talkers, dtype)
 
     def __call__(
         self,
@@ -671,13 +972,17 @@ def corrupt_file(
     """Write a noisy copy of ``in_path`` to ``out_path`` and return its realised SNR in dB.
 
     The input keeps its own sample rate; a multi-channel input is averaged to mono and the output
-    is mono, with the input's number of samples. ``kind`` is "white", "pink" or "brown". The noise
+    is mono, with the input's number of samples. ``kind`` is one of :data:`SYNTHETIC_KINDS`
+    ("white", "pink", "brown", "hum", "tones", "machine"; made at the file's own rate). The noise
     is scaled so that the written file's SNR against the (mono) input is ``snr_db``; the returned
     value is measured by reading the written file back. WAV outputs default to 32-bit float
     (subtype "FLOAT") so quantisation does not disturb the SNR (within 0.1 dB guaranteed); pass
     ``subtype`` (e.g. "PCM_16") to override, at the price of quantisation noise on quiet inputs
-    at high SNR. Samples are kept within [-1, 1]: where the mix would clip, the noise level is
-    solved numerically so the SNR still holds.
+    at high SNR. Samples are kept within [-1, 1]: an input above full scale (a float file peaking
+    over 1) is first scaled to peak 1, with an :class:`AudioLevelWarning`, and the SNR is exact
+    against that scaled input; where the mix would clip, the noise level is solved numerically so
+    the SNR still holds.
+    ``snr_db`` must lie in [-50, 100] dB and ``seed`` in [0, 2**32 - 1].
 
     With ``multiplicative=True`` the input is first scaled by a seeded :func:`random_gain` and
     :func:`amplitude_modulation` (scaled down to full scale if that made it clip), and the SNR is
@@ -687,13 +992,20 @@ def corrupt_file(
     written atomically. An unreadable input raises AudioLoadError naming it; a silent input too
     (its SNR is undefined).
     """
-    if kind not in COLOR_EXPONENTS:
-        raise ValueError(
-            f"corrupt_file: unknown noise kind {kind!r}; choose from {list(COLOR_EXPONENTS)}"
+    if kind not in SYNTHETIC_KINDS:
+        raise InvalidArgumentError(
+            f"corrupt_file: unknown noise kind {kind!r}; choose from {list(SYNTHETIC_KINDS)}"
         )
+    snr_db = check_number(snr_db, "SNR", low=MIN_FILE_SNR_DB, high=MAX_FILE_SNR_DB, unit="dB")
+    seed = check_seed(seed)
     src, out = Path(in_path), Path(out_path)
+    fmt, default_subtype = output_format(out)  # refuse an unwritable extension before any work
+    if subtype is None:
+        subtype = "FLOAT" if fmt == "WAV" else default_subtype
     wav, sr = read_audio(src)
     reference = to_mono(wav)
+    if reference.shape[-1] < 2:
+        raise AudioLoadError(f"{src}: holds {reference.shape[-1]} sample; noise needs at least 2")
     if not bool((reference != 0).any()):
         raise AudioLoadError(f"{src}: is silent (all samples zero), so an SNR is undefined")
     g = make_generator(seed=seed)
@@ -703,14 +1015,21 @@ def corrupt_file(
         peak = float(reference.abs().max())
         if peak > 1.0:
             reference = reference / peak
-    noise = colored_noise(reference.shape, kind, generator=g)
-    noisy = _mix_with_clipping(reference, noise, float(snr_db), src)
+    noise = synthetic_noise(kind, reference.shape, sr=sr, generator=g)
+    peak = float(reference.abs().max())
+    if peak > 1.0:
+        warnings.warn(
+            f"{src}: samples reach {peak:.3g}, above full scale; scaled to peak 1 before adding "
+            "noise (the SNR is exact against the scaled input)",
+            AudioLevelWarning,
+            stacklevel=2,
+        )
+        reference = reference / peak
+    noisy = _mix_with_clipping(reference, noise, snr_db, src)
 
-    if subtype is None and out.suffix.lower() in (".wav", ""):
-        subtype = "FLOAT"
     # Written under a temporary name first so the PEAK timestamp is fixed before the file appears.
     with atomic_write(out, suffix=out.suffix or ".wav") as tmp:
-        save_audio(tmp, noisy, sr, subtype=subtype)
+        write_frames(tmp, noisy.numpy(), sr, fmt, subtype, shown=out)
         _zero_wav_peak_timestamp(tmp)
     written, _ = read_audio(out)
     return float(measure_snr(reference, written)[0])

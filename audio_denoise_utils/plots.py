@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from .engine.checks import check_sample_rate
+from .errors import InvalidArgumentError
 from .files import atomic_write
 
 if TYPE_CHECKING:
@@ -46,7 +48,15 @@ COLORS: dict[str, str] = {
 }
 _CYCLE = ("#1f5fa8", "#e07a1f", "#2a9d8f", "#d1495b", "#6a4c93", "#8c564b", "#e377c2", "#7f7f7f")
 _INTENSITY_COLORS = ("#2a9d8f", "#6a4c93")
-_NOISE_COLORS = {"white": "#8d8d8d", "pink": "#e377c2", "brown": "#8c564b", "babble": "#e07a1f"}
+_NOISE_COLORS = {
+    "white": "#8d8d8d",
+    "pink": "#e377c2",
+    "brown": "#8c564b",
+    "babble": "#e07a1f",
+    "hum": "#1f77b4",
+    "tones": "#9467bd",
+    "machine": "#2ca02c",
+}
 #: Spectrogram colour map and the default top of its scale (dB relative to a full-scale sine).
 CMAP = "magma"
 VMAX_DB = 0.0
@@ -84,11 +94,13 @@ def as_numpy(wav: Wave, name: str = "wav") -> np.ndarray:
     if arr.ndim == 2:  # (channels, time): plots show what a listener hears on one speaker
         arr = arr.mean(axis=0)
     if arr.ndim != 1:
-        raise ValueError(f"{name}: expected one clip (1, time) or (time,), got shape {arr.shape}")
+        raise InvalidArgumentError(
+            f"{name}: expected one clip (1, time) or (time,), got shape {arr.shape}"
+        )
     if arr.size == 0:
-        raise ValueError(f"{name}: the clip holds no samples")
+        raise InvalidArgumentError(f"{name}: the clip holds no samples")
     if not np.isfinite(arr).all():
-        raise ValueError(f"{name}: the clip holds NaN or infinite samples")
+        raise InvalidArgumentError(f"{name}: the clip holds NaN or infinite samples")
     return arr.astype(np.float32, copy=False)
 
 
@@ -154,6 +166,7 @@ def plot_waveform(
     alpha: float = 1.0,
 ) -> Figure | Axes:
     """Return a figure (or the given Axes) with the clip's waveform against time in seconds."""
+    sr = check_sample_rate(sr)
     x = as_numpy(wav)
     fig, ax, own = _axes(ax, (8, 2.5))
     overlay = ax.has_data()  # drawing over another clip: keep the axis wide enough for both
@@ -222,7 +235,7 @@ def plot_spectrogram(
     import librosa.display
 
     if freq_scale not in ("log", "linear"):
-        raise ValueError(f"freq_scale must be 'log' or 'linear', got {freq_scale!r}")
+        raise InvalidArgumentError(f"freq_scale must be 'log' or 'linear', got {freq_scale!r}")
     x = as_numpy(wav)
     hop = display_hop(x.size, hop, max_frames)
     db = spectrogram_db(x, n_fft, hop)
@@ -258,6 +271,7 @@ def plot_wave_and_spec(
     freq_scale: str = "log",
 ) -> Figure:
     """Return a two-row figure: waveform on top, spectrogram below, sharing the time axis."""
+    sr = check_sample_rate(sr)
     fig, axes = _subplots(2, 1, figsize=(9, 5), sharex=True)
     plot_waveform(wav, sr, ax=axes[0, 0], title=title, color=color_for(title or "", 0))
     axes[0, 0].set_xlabel("")
@@ -299,10 +313,13 @@ def plot_comparison(
     ``kind`` is "waveform", "spectrogram" or "both" (two columns). When ``clips`` holds the
     ``reference`` key ("clean"), every other row's title carries its SI-SDR against it.
     """
+    sr = check_sample_rate(sr)
     if kind not in ("waveform", "spectrogram", "both"):
-        raise ValueError(f"kind must be 'waveform', 'spectrogram' or 'both', got {kind!r}")
+        raise InvalidArgumentError(
+            f"kind must be 'waveform', 'spectrogram' or 'both', got {kind!r}"
+        )
     if not clips:
-        raise ValueError("plot_comparison: no clips given")
+        raise InvalidArgumentError("plot_comparison: no clips given")
     arrays = {name: as_numpy(w, name) for name, w in clips.items()}
     titles = {}
     ref = arrays.get(reference)
@@ -384,7 +401,7 @@ def plot_noise_spectra(
     from scipy.signal import welch
 
     if not noises:
-        raise ValueError("plot_noise_spectra: no noises given")
+        raise InvalidArgumentError("plot_noise_spectra: no noises given")
     fig, ax, own = _axes(ax, (7, 4))
     for i, (name, w) in enumerate(noises.items()):
         x = as_numpy(w, name).astype(np.float64)
@@ -562,7 +579,7 @@ class LiveLossPlot:
 def _snr_column(table: pd.DataFrame, snr_col: str | None) -> str | None:
     if snr_col is not None:
         if snr_col not in table.columns:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"column {snr_col!r} not in the table (columns: {list(table.columns)})"
             )
         return snr_col
@@ -582,9 +599,13 @@ def plot_metric_bars(
     as error bars). For an improvement metric (``*_i``) the "noisy" row, zero by definition, is left out.
     """
     if metric not in table.columns:
-        raise ValueError(f"metric {metric!r} not in the table (columns: {list(table.columns)})")
+        raise InvalidArgumentError(
+            f"metric {metric!r} not in the table (columns: {list(table.columns)})"
+        )
     if "method" not in table.columns:
-        raise ValueError(f"the table needs a 'method' column (columns: {list(table.columns)})")
+        raise InvalidArgumentError(
+            f"the table needs a 'method' column (columns: {list(table.columns)})"
+        )
     snr_col = _snr_column(table, snr_col)
     data = table
     if metric.endswith("_i") and (table["method"] != "noisy").any():

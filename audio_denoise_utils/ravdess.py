@@ -4,9 +4,10 @@ RAVDESS (Livingstone & Russo, 2018) names every clip ``MM-VV-EE-II-SS-RR-AA.wav`
 channel, emotion, intensity, statement, repetition and actor (odd actors are male, even female).
 The audio-speech archive on Zenodo holds 1440 clips in ``Actor_01/`` .. ``Actor_24/`` folders.
 
-Layout of a download into ``DEST`` (default ``data/ravdess``)::
+Layout of a download into ``DEST`` (default ``<home>/data/ravdess``, see :mod:`.paths`)::
 
     DEST/.download/<name>.part   partial archive, kept between runs so a download can resume
+    DEST/.install/               staging while an archive is extracted and swapped in (transient)
     DEST/Actor_01/...            extracted clips (moved in only once the whole archive extracted)
     DEST/.complete               JSON marker: archive md5, file count, top-level entries
 
@@ -17,13 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import json
 import os
 import re
 import shutil
 import ssl
 import stat
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -36,12 +35,20 @@ from typing import Any
 
 import pandas as pd
 
+from . import paths
+from .engine import install as _txn
+from .engine.checks import check_number
+from .engine.install import DOWNLOAD_DIR, read_marker, swap_pending
+from .engine.install import MARKER_NAME as MARKER_NAME  # re-exported: tests and notebooks
+from .engine.paths import check_writable_dir, describe_os_error
 from .errors import (
     AudioDenoiseError,
     AudioLoadError,
     ChecksumError,
     DownloadError,
+    InvalidArgumentError,
     MetadataError,
+    OutputError,
     UnsafeArchiveError,
 )
 
@@ -55,8 +62,6 @@ RAVDESS_MD5 = "bc696df654c87fed845eb13823edef8a"
 RAVDESS_VAL_ACTORS: tuple[int, ...] = (19, 20)
 RAVDESS_TEST_ACTORS: tuple[int, ...] = (21, 22, 23, 24)
 
-MARKER_NAME = ".complete"
-DOWNLOAD_DIR = ".download"
 _CHUNK = 1 << 16
 _USER_AGENT = "audio-denoise-utils (+https://github.com/; RAVDESS course download)"
 
@@ -241,6 +246,23 @@ def _pick_balanced(actors: Sequence[int], k: int) -> list[int]:
     return sorted(picked)
 
 
+def format_actors(actors: Iterable[int]) -> str:
+    """Return actor numbers as short readable text: runs of three or more as ranges ("1-18")."""
+    nums = sorted({int(a) for a in actors})
+    parts: list[str] = []
+    i = 0
+    while i < len(nums):
+        j = i
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+            j += 1
+        if j - i >= 2:
+            parts.append(f"{nums[i]}-{nums[j]}")
+        else:
+            parts.extend(str(n) for n in nums[i : j + 1])
+        i = j + 1
+    return ", ".join(parts)
+
+
 def split_by_actor(
     table: pd.DataFrame,
     val_actors: Sequence[int] | None = None,
@@ -256,6 +278,8 @@ def split_by_actor(
     ``test_actors`` is used as given; a missing one is then picked by the rule above from the
     actors left. Raises SplitError for fewer than 3 actors, overlapping lists or an empty split.
     """
+    if not isinstance(table, pd.DataFrame):
+        raise SplitError(f"expected a table from list_clips(), got {type(table).__name__}")
     if "actor" not in table.columns:
         raise SplitError("table has no 'actor' column (build it with list_clips())")
     present = sorted(int(a) for a in table["actor"].unique())
@@ -398,16 +422,6 @@ def _undo(files: list[Path], dirs: list[Path]) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _read_marker(dest: Path) -> dict | None:
-    try:
-        marker = json.loads((dest / MARKER_NAME).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(marker, dict) or not isinstance(marker.get("entries"), list):
-        return None
-    return marker
-
-
 def _count_files(dest: Path, entries: Iterable[str]) -> int:
     n = 0
     for entry in entries:
@@ -426,18 +440,12 @@ def is_complete(dest: PathLike, md5: str | None = None) -> bool:
     hashing any audio.
     """
     dest = Path(dest)
-    marker = _read_marker(dest)
-    if marker is None:
+    marker = read_marker(dest)
+    if marker is None or swap_pending(dest):
         return False
     if md5 is not None and str(marker.get("md5", "")).lower() != md5.lower():
         return False
     return _count_files(dest, marker["entries"]) == marker.get("files")
-
-
-def _write_marker(dest: Path, data: dict) -> None:
-    tmp = dest / f"{MARKER_NAME}.tmp"
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, dest / MARKER_NAME)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -575,7 +583,7 @@ def _verify(archive: Path, url: str, md5: str | None, size: int | None) -> str:
 
 
 def download_ravdess(
-    dest: PathLike = "data/ravdess",
+    dest: PathLike | None = None,
     url: str = RAVDESS_URL,
     md5: str | None = RAVDESS_MD5,
     size: int | None = RAVDESS_SIZE,
@@ -585,23 +593,45 @@ def download_ravdess(
 ) -> Path:
     """Download and extract the RAVDESS audio-speech archive into ``dest``; return ``dest``.
 
+    * ``dest`` defaults to :func:`paths.ravdess_dir`, where the course reads RAVDESS; any other
+      folder gets an :class:`UnreadLocationWarning` (pass it as ``data_dir``/``--data``).
+
     * A complete ``dest`` (see :func:`is_complete`) returns at once without any network request.
     * The archive streams into ``dest/.download/<name>.part`` with a tqdm progress bar. A partial
       file from an earlier run is resumed with an HTTP Range request (restarted if the server
       ignores Range); a connection dropped mid-stream is resumed up to ``retries`` times in a row.
     * Size and md5 are checked (``None`` skips a check, for custom URLs); on a mismatch the file
       is deleted and ChecksumError raised.
-    * Extraction goes to a temporary folder next to ``dest`` and is moved in only when complete;
-      an unsafe archive raises UnsafeArchiveError. On any failure nothing extracted is left.
-    * HTTP errors and unreachable servers raise DownloadError with a one-line message.
+    * Extraction goes to a hidden staging folder inside ``dest`` (so it works when ``dest`` is a
+      mount point) and is moved in only when complete; an unsafe archive raises
+      UnsafeArchiveError. The install is transactional (see ``engine/install.py``): whatever
+      fails during a re-download, the previous complete download stays complete and recognised
+      as such, and the same command works again afterwards.
+    * HTTP errors, unreachable servers, a full disk or a read-only ``dest`` raise DownloadError
+      (or OutputError) with a one-line message.
     """
     from tqdm.auto import tqdm  # lazy: tqdm.auto probes for a notebook frontend on import
 
-    dest = Path(dest)
-    marker = _read_marker(dest)
+    dest = Path(dest) if dest is not None else paths.ravdess_dir()
+    note = unread_location_note(dest)
+    if note:
+        warnings.warn(note, UnreadLocationWarning, stacklevel=2)
+    if md5 is not None and not re.fullmatch(r"[0-9a-fA-F]{32}", str(md5)):
+        raise InvalidArgumentError(f"md5 {md5!r} is not 32 hexadecimal digits")
+    if size is not None:
+        size = int(check_number(size, "size", low=1, unit="bytes"))
+    try:
+        if (dest / _txn.STAGING_DIR).exists():
+            _txn.recover(dest)  # an install killed half-way: finish it before judging dest
+    except OSError as exc:
+        raise DownloadError(
+            f"{dest}: cannot recover an interrupted install ({describe_os_error(exc)})"
+        ) from None
+    marker = read_marker(dest)
     if marker is not None and is_complete(dest, md5):
         if md5 is not None or marker.get("url") == url:
             return dest
+    check_writable_dir(dest, "download folder")  # before any request: read-only places fail fast
 
     created_dest = not dest.exists()
     download_dir = dest / DOWNLOAD_DIR
@@ -634,18 +664,32 @@ def download_ravdess(
                 _fetch(url, part, timeout, bar, retries)
             os.replace(part, archive)
             actual_md5 = _verify(archive, url, md5, size)
-        _install(archive, dest, {"md5": actual_md5, "url": url, "archive": name})
+        _txn.install(archive, dest, {"md5": actual_md5, "url": url, "archive": name}, safe_extract)
     except BaseException as exc:
-        if isinstance(exc, (ChecksumError, UnsafeArchiveError)):
-            archive.unlink(missing_ok=True)
-            part.unlink(missing_ok=True)
-        # Tidy up folders that hold nothing; a partial download stays for the next run to resume.
-        _remove_if_empty(download_dir)
-        if created_dest:
-            _remove_if_empty(dest)
+        try:
+            if isinstance(exc, (ChecksumError, UnsafeArchiveError)):
+                archive.unlink(missing_ok=True)
+                part.unlink(missing_ok=True)
+            # Tidy up empty folders; a partial download stays for the next run to resume.
+            _remove_if_empty(download_dir)
+            if created_dest:
+                _remove_if_empty(dest)
+        except OSError:
+            pass  # tidying is best effort: the error that matters is ``exc``
+        if isinstance(exc, OSError | OutputError):
+            reason = (
+                describe_os_error(exc) if isinstance(exc, OSError) else (exc.reason or str(exc))
+            )
+            raise DownloadError(
+                f"{dest}: the download could not be written ({reason}); any earlier complete "
+                "download there is untouched: free space or fix permissions and run again"
+            ) from None
         raise
-    archive.unlink(missing_ok=True)
-    _remove_if_empty(download_dir)
+    try:
+        archive.unlink(missing_ok=True)
+        _remove_if_empty(download_dir)
+    except OSError:
+        pass  # installed and marked complete: a leftover archive is only wasted space
     return dest
 
 
@@ -656,69 +700,33 @@ def _remove_if_empty(path: Path) -> None:
         pass
 
 
-def _install(archive: Path, dest: Path, info: dict) -> None:
-    """Extract ``archive`` into a temp folder beside ``dest``, then move its entries into ``dest``."""
-    old = _read_marker(dest)
-    ours = set(old["entries"]) if old else set()
-    # A stale marker must not vouch for a half-replaced folder if we stop midway.
-    (dest / MARKER_NAME).unlink(missing_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.extract-", dir=dest.parent))
-    trash = tmp / ".replaced"
-    moved: list[Path] = []
-    try:
-        files = safe_extract(archive, tmp)
-        entries = sorted(p.name for p in tmp.iterdir())
-        for entry in entries:
-            if entry in (DOWNLOAD_DIR, MARKER_NAME, f"{MARKER_NAME}.tmp"):
-                raise UnsafeArchiveError(
-                    f"{archive}: entry {entry!r} clashes with the download's own files"
-                )
-            if (dest / entry).exists() and entry not in ours:
-                raise DownloadError(
-                    f"{dest / entry} already exists and was not made by this download; "
-                    "move it away or choose another destination"
-                )
-        trash.mkdir()
-        for entry in entries:
-            if (dest / entry).exists():
-                os.replace(dest / entry, trash / entry)
-            os.replace(tmp / entry, dest / entry)
-            moved.append(dest / entry)
-        # Entries of an older extraction that the new archive lacks are ours to drop too.
-        for entry in ours - set(entries):
-            if (dest / entry).exists():
-                os.replace(dest / entry, trash / f"old-{entry}")
-        _write_marker(dest, {**info, "files": len(files), "entries": entries})
-    except BaseException:
-        for p in moved:
-            if p.is_dir():
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                p.unlink(missing_ok=True)
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 # ---------------------------------------------------------------------------------------------
 # Where the data lives
 # ---------------------------------------------------------------------------------------------
 
 
-def project_root() -> Path:
-    """Return the course's root folder (holding ``audio_denoise_utils/`` and ``data/``).
+class UnreadLocationWarning(UserWarning):
+    """RAVDESS is being downloaded somewhere the course does not read it from by default."""
 
-    Order: the ``AUDIO_DENOISE_ROOT`` environment variable; the nearest folder at or above the
-    current directory with both ``audio_denoise_utils/`` and ``data/``; the package's parent.
+
+def unread_location_note(dest: PathLike) -> str | None:
+    """Return a warning text when ``dest`` is not where the course reads RAVDESS, else None."""
+    expected = paths.ravdess_dir()
+    if paths.same_place(dest, expected):
+        return None
+    return (
+        f"RAVDESS goes into {dest}, but train, evaluate and the notebooks read it from {expected}; "
+        f"pass --data {dest} (data_dir=...) to use it there, or set {paths.HOME_ENV} to the folder "
+        "holding data/"
+    )
+
+
+def project_root() -> Path:
+    """Return the course's root folder (holding ``audio_denoise_utils/`` and ``data/sample``).
+
+    See :func:`paths.project_root`; without a checkout, the package's parent folder.
     """
-    env = os.environ.get("AUDIO_DENOISE_ROOT")
-    if env:
-        return Path(env).expanduser().resolve()
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "audio_denoise_utils").is_dir() and (folder / "data").is_dir():
-            return folder
-    return Path(__file__).resolve().parent.parent
+    return paths.project_root() or Path(__file__).resolve().parent.parent
 
 
 def _has_actor_wavs(path: Path) -> bool:
@@ -731,20 +739,25 @@ def _has_actor_wavs(path: Path) -> bool:
 
 
 def default_data_dir() -> Path:
-    """Return ``data/ravdess`` if it holds RAVDESS (complete, or Actor_XX folders with WAVs), else ``data/sample``."""
-    data = project_root() / "data"
-    ravdess = data / "ravdess"
+    """Return ``<home>/data/ravdess`` if it holds RAVDESS (complete, or Actor_XX folders with WAVs), else the bundled sample."""
+    ravdess = paths.ravdess_dir()
     if is_complete(ravdess) or _has_actor_wavs(ravdess):
         return ravdess
-    return data / "sample"
+    sample = paths.sample_dir()
+    if sample is None:
+        raise AudioDenoiseError(
+            f"no RAVDESS in {ravdess} and no bundled sample (the package runs without the course "
+            "checkout): run `audio-denoise download`, or pass --data DIR (data_dir=...)"
+        )
+    return sample
 
 
 def describe_source(path: PathLike) -> str:
     """Return a one-line note for notebooks saying which data ``path`` holds (RAVDESS or the sample)."""
     p = Path(path)
     n = len(_wav_files(p)) if p.is_dir() else 0
-    sample = (project_root() / "data" / "sample").resolve()
-    if p.resolve() == sample or p.name == "sample":
+    sample = paths.sample_dir()
+    if (sample is not None and p.resolve() == sample.resolve()) or p.name == "sample":
         return (
             f"Data: bundled synthetic sample, not RAVDESS ({n} clips in {p}); "
             "run `audio-denoise download` for the real dataset"
@@ -771,8 +784,10 @@ __all__ = [
     "VOCAL_CHANNELS",
     "RavdessMeta",
     "SplitError",
+    "UnreadLocationWarning",
     "default_data_dir",
     "describe_source",
+    "format_actors",
     "download_ravdess",
     "is_complete",
     "list_clips",
@@ -780,6 +795,7 @@ __all__ = [
     "project_root",
     "safe_extract",
     "split_by_actor",
+    "unread_location_note",
 ]
 
 
@@ -794,8 +810,8 @@ def load_split(
 
     ``data_dir`` defaults to :func:`default_data_dir`; ``limit`` keeps that many evenly spaced
     clips (so every actor of the split stays represented). Clips are decoded through ``cache``
-    (default: an :class:`~audio_denoise_utils.audio.AudioCache` at ``sr`` stored under
-    data/cache), so a second call, even from another notebook, does not decode again.
+    (default: an :class:`~audio_denoise_utils.audio.AudioCache` at ``sr`` stored in
+    :func:`paths.cache_dir`), so a second call, even from another notebook, does not decode again.
     """
     from .audio import AudioCache
 
@@ -807,7 +823,5 @@ def load_split(
     if limit is not None and len(table) > limit:
         rows = sorted({round(i * (len(table) - 1) / max(limit - 1, 1)) for i in range(limit)})
         table = table.iloc[rows]
-    cache = (
-        cache if cache is not None else AudioCache(sr, cache_dir=project_root() / "data" / "cache")
-    )
+    cache = cache if cache is not None else AudioCache(sr, cache_dir=paths.cache_dir())
     return table.reset_index(drop=True), cache.load_many(table["path"])

@@ -27,6 +27,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,7 @@ from .engine.checkpoints import (
     save_checkpoint,
     unwrap_model,
 )
+from .engine.checks import check_audio_tensor, check_seed
 from .engine.device import is_main_process, pick_device, seed_everything
 from .engine.trainer import Engine, PlainEngine, lr_factor
 from .errors import AudioDenoiseError
@@ -81,6 +83,9 @@ class TrainConfig:
     loss: str = "si_sdr"  # a losses.build_loss spec (the benchmark found no gain from +mrstft)
     snr_db: tuple[float, float] = (-5.0, 20.0)  # training (and validation) SNR range
     noise: tuple[str, ...] = ("white",)  # noise kinds, see noise.Corruption
+    # Folder of real noise recordings (WAV/FLAC/...) for the kind "recorded", e.g.
+    # data/realnoise/train from scripts/fetch_real_noise.py (never the benchmark's folder).
+    noise_dir: str | None = None
     multiplicative: bool = False  # also random gain and slow amplitude modulation
     # Extra copies of the training clips at these speeds ("new voices"): +0.7-1.3 dB SI-SDR on
     # real speakers for a model trained on the bundled synthetic voices.
@@ -102,6 +107,8 @@ class TrainConfig:
         self.snr_db = tuple(self.snr_db)
         self.noise = tuple("original" if k == "seed" else k for k in self.noise)  # old name
         self.speed_perturb = tuple(self.speed_perturb)
+        self.seed = check_seed(self.seed, "TrainConfig.seed")
+        self.val_seed = check_seed(self.val_seed, "TrainConfig.val_seed")
         if min(self.epochs, self.steps_per_epoch, self.batch_size) < 1:
             raise AudioDenoiseError("epochs, steps_per_epoch and batch_size must be at least 1")
 
@@ -227,6 +234,8 @@ def make_corruption(config: TrainConfig, babble_clips: Sequence[torch.Tensor] = 
 
     lo, hi = (float(v) for v in config.snr_db)
     noise = config.noise[0] if len(config.noise) == 1 else tuple(config.noise)
+    recorded = "recorded" in config.noise
+    noise_clips = load_noise_dir(config.noise_dir, config.sample_rate) if recorded else None
     try:
         return Corruption(
             snr_db=(lo, hi),
@@ -235,9 +244,26 @@ def make_corruption(config: TrainConfig, babble_clips: Sequence[torch.Tensor] = 
             sr=config.sample_rate,
             # Babble is made of the training speakers, never the validation ones.
             babble_clips=list(babble_clips) if "babble" in config.noise else None,
+            noise_clips=noise_clips,
         )
     except ValueError as exc:
         raise AudioDenoiseError(f"invalid noise settings in the training config: {exc}") from None
+
+
+def load_noise_dir(folder: PathLike | None, sr: int = DEFAULT_SR) -> list[torch.Tensor]:
+    """Return every audio file under ``folder`` as (1, time) at ``sr``, sorted by path."""
+    from .audio import load_audio
+
+    if folder is None or not Path(folder).is_dir():
+        raise AudioDenoiseError(
+            f"noise kind 'recorded' needs noise_dir, a folder of noise recordings; got {folder!r} "
+            "(run `python scripts/fetch_real_noise.py` for data/realnoise/train)"
+        )
+    suffixes = {".wav", ".flac", ".ogg", ".aiff", ".aif"}
+    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in suffixes)
+    if not files:
+        raise AudioDenoiseError(f"{folder}: holds no audio files (.wav, .flac, .ogg, .aiff)")
+    return [load_audio(p, sr) for p in files]
 
 
 def train_step(model, noisy, clean, loss_fn, optimizer, engine=PLAIN) -> float:
@@ -351,6 +377,14 @@ def make_data(
     """Return (the training NoisyCleanDataset, fixed validation pairs on ``device``) for ``config``."""
     if not train_clips:
         raise AudioDenoiseError("fit() needs at least one training clip")
+    # Once per run: a bad clip fails here with its index, not mid-epoch (numpy clips converted).
+    train_clips = [
+        check_audio_tensor(c, f"fit: train_clips[{i}]", ndims=(1, 2))
+        for i, c in enumerate(train_clips)
+    ]
+    val_clips = [
+        check_audio_tensor(c, f"fit: val_clips[{i}]", ndims=(1, 2)) for i, c in enumerate(val_clips)
+    ]
     sr = config.sample_rate
     corruption = make_corruption(config, babble_clips=train_clips)
     train_data = NoisyCleanDataset(
@@ -403,7 +437,7 @@ def seconds_per_step(
 
 def __getattr__(name: str) -> Any:
     # The CLI's training from a data folder is engine code; its old names still work here.
-    if name in ("TrainResult", "train_from_directory"):
+    if name in ("TrainResult", "train_from_directory", "resume_config"):
         from .engine import runs
 
         return getattr(runs, name)
@@ -423,6 +457,7 @@ __all__ = [
     "is_main_process",
     "load_checkpoint",
     "lr_factor",
+    "load_noise_dir",
     "make_corruption",
     "make_data",
     "make_model",

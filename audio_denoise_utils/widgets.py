@@ -1,6 +1,8 @@
 """Listening widgets for the notebooks: audio players, a noise-level panel, A/B and upload panels.
 
-Built on ipywidgets (imported when a widget is made, so importing this module never fails).
+Built on ipywidgets 7.7 (Colab's) or 8, imported when a widget is made, so importing this module
+never fails. Panels display through IPython's ``display`` (``display(panel)`` or just ``panel`` as a
+cell's last line), which both ipywidgets versions and Colab's frontend render.
 Everything can be driven from Python without a browser: set a control's ``.value`` and the panel
 recomputes, which is how the tests check what a learner would see and hear. Figures are rendered
 to PNG into an ``ipywidgets.Image``, so they update in place and work headless.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -26,7 +29,7 @@ import soundfile as sf
 import torch
 
 from . import DEFAULT_SR
-from .errors import AudioDenoiseError, AudioLoadError
+from .errors import AudioDenoiseError, AudioLoadError, InvalidArgumentError
 from .plots import (
     COLORS,
     figure_png,
@@ -45,7 +48,8 @@ Wave = torch.Tensor | np.ndarray
 
 #: SNR slider range (dB) shared by the panels.
 SNR_MIN, SNR_MAX, SNR_STEP = -5.0, 30.0, 0.5
-COLORED_KINDS = ("white", "pink", "brown")
+#: Noise kinds the panels offer without extra clips (babble is added when other clips exist).
+COLORED_KINDS = ("white", "pink", "brown", "hum", "tones", "machine")
 
 
 def _ipw() -> Any:
@@ -54,9 +58,19 @@ def _ipw() -> Any:
         import ipywidgets
     except ImportError as exc:  # pragma: no cover - ipywidgets is a package dependency
         raise ImportError(
-            "the listening widgets need ipywidgets: pip install 'ipywidgets>=8'"
+            "the listening widgets need ipywidgets: pip install 'ipywidgets>=7.7.1'"
         ) from exc
     return ipywidgets
+
+
+def ipywidgets_major() -> int:
+    """Return the major version of the installed ipywidgets (7 on Colab today, 8 elsewhere)."""
+    return int(str(_ipw().__version__).split(".", 1)[0])
+
+
+def in_colab() -> bool:
+    """Return True when running in Google Colab (its kernel imports ``google.colab`` at start)."""
+    return "google.colab" in sys.modules
 
 
 def _as_clip(wav: Wave, name: str = "clip") -> torch.Tensor:
@@ -68,7 +82,7 @@ def _as_clip(wav: Wave, name: str = "clip") -> torch.Tensor:
     if x.ndim == 1:
         x = x.unsqueeze(0)
     if x.ndim != 2 or x.shape[-1] == 0:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{name}: expected one clip (1, time) or (time,), got shape {tuple(wav.shape)}"
         )
     if x.shape[0] > 1:
@@ -91,8 +105,12 @@ class _Panel:
 
     widget: Any
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        # ipywidgets 7 widgets display through _ipython_display_, 8 through _repr_mimebundle_:
+        # handing the widget to IPython's display works with both.
+        from IPython.display import display
+
+        display(self.widget)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,9 +130,11 @@ def encode_wav(wav: Wave, sr: int) -> tuple[bytes, float]:
         arr = arr[0]
     arr = np.atleast_2d(arr)  # (channels, time)
     if arr.ndim != 2 or arr.shape[-1] == 0:
-        raise ValueError(f"expected (channels, time) or (time,) audio, got shape {np.shape(wav)}")
+        raise InvalidArgumentError(
+            f"expected (channels, time) or (time,) audio, got shape {np.shape(wav)}"
+        )
     if not np.isfinite(arr).all():
-        raise ValueError("cannot play audio holding NaN or infinite samples")
+        raise InvalidArgumentError("cannot play audio holding NaN or infinite samples")
     peak = float(np.abs(arr).max())
     gain = 1.0 / peak if peak > 1.0 else 1.0
     buf = io.BytesIO()
@@ -173,7 +193,7 @@ class NoisePanel(_Panel):
         )
         kinds = list(COLORED_KINDS) + (["babble"] if self.babble_clips else [])
         if kind not in kinds:
-            raise ValueError(f"kind {kind!r} not available here; choose from {kinds}")
+            raise InvalidArgumentError(f"kind {kind!r} not available here; choose from {kinds}")
         style = {"description_width": "initial"}
         self.snr = ipw.FloatSlider(
             value=snr_db,
@@ -237,6 +257,7 @@ class NoisePanel(_Panel):
             kind=self.noise_type.value,
             generator=gen(0),
             babble_clips=self.babble_clips,
+            sr=self.sr,
         )
         if self.original_multiplicative.value:
             noisy = original_multiplicative_noise(noisy, generator=gen(3))
@@ -311,7 +332,7 @@ class ABPanel(_Panel):
         else:
             self.clips = {f"clip {i}": _as_clip(v, f"clip {i}") for i, v in enumerate(clips)}
         if not self.clips:
-            raise ValueError("ABPanel needs at least one clean clip")
+            raise InvalidArgumentError("ABPanel needs at least one clean clip")
         self.model = model
         self.sr = int(sr)
         self.seed = int(seed)
@@ -382,6 +403,7 @@ class ABPanel(_Panel):
             kind=self.noise_type.value,
             generator=gen,
             babble_clips=others or None,
+            sr=self.sr,
         )
         self.denoised = self._denoise(self.noisy)
         self.si_sdr_noisy = _si_sdr(self.noisy, self.clean)
@@ -492,33 +514,75 @@ def _uploaded_files(value: Any) -> list[tuple[str, bytes]]:
     return [(str(f["name"]), bytes(f["content"])) for f in value]
 
 
+def clear_upload(upload: Any) -> None:
+    """Empty a FileUpload widget (its value is read-only in ipywidgets 7, a tuple in 8)."""
+    if isinstance(upload.value, Mapping):  # ipywidgets 7: value is derived from data/metadata
+        upload.set_trait("value", {})
+        upload.metadata = []
+        upload.data = []
+    else:
+        upload.value = ()
+
+
 class DenoiseUploadPanel(_Panel):
     """Upload a recording, denoise it with ``model``, listen, look, and download the result.
 
     The output keeps the input's sample rate and length (mono, like the CLI). A file that cannot
     be decoded shows an error in ``.message`` instead of raising. :meth:`process_bytes` does the
-    work, so it can also be called directly (tests, or bytes read from disk).
+    work, so it can also be called directly (tests, bytes read from disk, or Colab's
+    ``google.colab.files.upload()``).
+
+    ``upload_button=False`` hides the widget's own upload button: in Colab, where the ipywidgets
+    upload drops large files, notebook 06 uploads with ``files.upload()`` instead. ``colab``
+    (default: detected) replaces the HTML download link, which Colab's output frame does not
+    reliably honour, by a button that saves the result and hands it to ``files.download``; it
+    runs only when the learner presses it.
     """
 
-    def __init__(self, model: nn.Module, max_seconds: float = 600.0):
+    def __init__(
+        self,
+        model: nn.Module,
+        max_seconds: float = 600.0,
+        upload_button: bool = True,
+        colab: bool | None = None,
+        save_dir: str | PurePath | None = None,
+    ):
         ipw = _ipw()
         self.model = model
         self.max_seconds = float(max_seconds)
+        self.colab = in_colab() if colab is None else bool(colab)
+        self.save_dir = save_dir
         self.upload = ipw.FileUpload(
             accept=".wav,.flac,.ogg,.mp3,audio/*", multiple=False, description="upload audio"
         )
-        self.message = ipw.HTML("Upload a WAV, FLAC or OGG recording to denoise it.")
+        _show(self.upload, upload_button)
+        self.message = ipw.HTML(
+            "Upload a WAV, FLAC or OGG recording to denoise it."
+            if upload_button
+            else "No recording yet: upload one to denoise it."
+        )
         self.players = ipw.HBox()
         self.image = ipw.Image(format="png", layout=ipw.Layout(max_width="100%"))
         self.download = ipw.HTML()
+        self.save_button = ipw.Button(description="download the result", icon="download")
+        self.save_button.on_click(lambda _button: self.save())
+        _show(self.save_button, False)
+        self.saved: PurePath | None = None
         self.name: str | None = None
         self.sr: int | None = None
         self.input: torch.Tensor | None = None  # mono (1, time) at the file's rate
         self.denoised: torch.Tensor | None = None
         self.output_bytes: bytes | None = None
         self.figure: Figure | None = None
-        self.widget = ipw.VBox([self.upload, self.message, self.players, self.download, self.image])
+        self.widget = ipw.VBox(
+            [self.upload, self.message, self.players, self.download, self.save_button, self.image]
+        )
         self.upload.observe(self._on_upload, names="value")
+
+    @property
+    def output_name(self) -> str | None:
+        """Return the file name the result is offered under (``<input stem>_denoised.wav``)."""
+        return f"{PurePath(self.name).stem or 'audio'}_denoised.wav" if self.name else None
 
     def _on_upload(self, change: dict[str, Any]) -> None:
         files = _uploaded_files(change["new"])
@@ -527,11 +591,35 @@ class DenoiseUploadPanel(_Panel):
         for name, data in files:
             self.process_bytes(name, data)
         # Clearing lets the same file be picked again and drops its bytes from the widget state.
-        self.upload.value = ()
+        clear_upload(self.upload)
+
+    def save(self) -> PurePath | None:
+        """Write the result into ``save_dir`` (default: the working folder) and, in Colab, download it.
+
+        Return the written path, or None when there is no result yet.
+        """
+        from pathlib import Path
+
+        from .files import atomic_write
+
+        if self.output_bytes is None or self.output_name is None:
+            return None
+        path = Path(self.save_dir or ".") / self.output_name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path) as tmp:
+            Path(tmp).write_bytes(self.output_bytes)
+        self.saved = path
+        if self.colab:
+            from google.colab import files  # type: ignore[import-not-found]
+
+            files.download(str(path))
+        return path
 
     def _clear(self) -> None:
         self.players.children = ()
         self.download.value = ""
+        _show(self.save_button, False)
+        self.saved = None
         self.image.value = b""
         self.input = self.denoised = self.output_bytes = self.figure = None
         _show(self.image, False)
@@ -568,12 +656,15 @@ class DenoiseUploadPanel(_Panel):
             return self._error(str(exc))
         self.sr, self.input, self.denoised = sr, mono, denoised
         self.output_bytes, gain = encode_wav(denoised, sr)
-        stem = PurePath(name).stem or "audio"
         self.players.children = (
             audio_player(mono, sr, f"original: {name}"),
             audio_player(denoised, sr, "denoised"),
         )
-        self.download.value = download_link(self.output_bytes, f"{stem}_denoised.wav")
+        if self.colab:
+            self.save_button.description = f"download {self.output_name}"
+            _show(self.save_button, True)
+        else:
+            self.download.value = download_link(self.output_bytes, self.output_name)
         note = " (scaled down to avoid clipping)" if gain != 1.0 else ""
         channels = f", {wav.shape[0]} channels mixed to mono" if wav.shape[0] > 1 else ""
         self.message.value = (

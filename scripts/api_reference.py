@@ -13,8 +13,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
-    "ravdess", "audio", "noise", "dataset", "models", "losses", "training", "metrics",
-    "baselines", "enhance", "plots", "widgets", "course", "files", "errors", "cli",
+    "ravdess", "demand", "audio", "noise", "dataset", "models", "losses", "training", "metrics",
+    "baselines", "enhance", "plots", "widgets", "course", "exercises", "paths", "files", "errors", "cli",
+    "engine.paths", "engine.checks", "engine.headers", "engine.install", "engine.signals",
     "engine.trainer", "engine.checkpoints", "engine.device", "engine.runs", "engine.perceptual",
 ]  # fmt: skip
 

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from audio_denoise_utils import paths
 from audio_denoise_utils.errors import (
     AudioDenoiseError,
     ChecksumError,
@@ -418,6 +419,9 @@ def test_project_root_and_default_data_dir(tmp_path, monkeypatch):
     (proj / "data" / "sample").mkdir(parents=True)
     (proj / "notebooks").mkdir()
     monkeypatch.delenv("AUDIO_DENOISE_ROOT", raising=False)
+    monkeypatch.delenv("AUDIO_DENOISE_HOME", raising=False)
+    # As if installed outside any checkout (the package's own checkout would win otherwise).
+    monkeypatch.setattr(paths, "_PACKAGE_DIR", tmp_path / "site-packages" / "audio_denoise_utils")
     monkeypatch.chdir(proj / "notebooks")
     assert project_root() == proj.resolve()
 

@@ -133,3 +133,15 @@ def ast_docstring(path: Path) -> str | None:
     import ast
 
     return ast.get_docstring(ast.parse(path.read_text()))
+
+
+def test_every_subpackage_is_installed():
+    """A non-editable install (Colab's pip install) must ship every package folder, engine/ too."""
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "audio_denoise_utils").rglob("__init__.py")
+    }
+    assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages"

@@ -148,10 +148,9 @@ def test_noise_panel_slider_sets_the_measured_snr():
     expected = panel.noisy[0].numpy() / max(1.0, float(panel.noisy.abs().max()))
     assert np.abs(data[:, 0] - expected).max() <= LSB
     assert np.abs(player_audio(clean_player)[0][:, 0] - clean[0].numpy()).max() <= LSB
-    # Same settings, same noise (fixed seed); the widget is displayable.
+    # Same settings, same noise (fixed seed).
     panel.snr.value = 10
     assert torch.equal(panel.noisy, first)
-    assert "application/vnd.jupyter.widget-view+json" in panel._repr_mimebundle_()
 
 
 def test_noise_panel_noise_type_changes_the_spectrum():
@@ -305,20 +304,103 @@ def test_upload_panel_shows_an_error_for_bad_files(data, problem):
     assert panel.players.children == () and panel.download.value == "" and panel.denoised is None
 
 
+def browser_upload(upload, name: str, data: bytes) -> None:
+    """Do to a FileUpload what the browser does when a file is picked (ipywidgets 7 or 8)."""
+    if widgets.ipywidgets_major() >= 8:
+        upload.value = (
+            {
+                "name": name,
+                "type": "audio/wav",
+                "size": len(data),
+                "content": memoryview(data),
+                "last_modified": datetime.now(UTC),
+            },
+        )
+    else:  # 7.x: the frontend sends metadata and data, then bumps a counter
+        upload.metadata = [{"name": name, "type": "audio/wav", "size": len(data)}]
+        upload.data = [data]
+        upload._counter += 1
+
+
 def test_upload_panel_limits_length_and_reacts_to_the_upload_widget():
     panel = widgets.DenoiseUploadPanel(LowPass(), max_seconds=0.1)
     assert panel.process_bytes("long.wav", wav_bytes(tone(0.3), SR)) is False
     assert "audio-denoise denoise" in panel.message.value
     panel.max_seconds = 10.0
-    data = wav_bytes(tone(0.3), SR)
-    panel.upload.value = (
-        {
-            "name": "clip.wav",
-            "type": "audio/wav",
-            "size": len(data),
-            "content": memoryview(data),
-            "last_modified": datetime.now(UTC),
-        },
+    for round_ in range(2):  # the same file twice: the cleared widget takes it again
+        browser_upload(panel.upload, "clip.wav", wav_bytes(tone(0.3 + 0.1 * round_), SR))
+        assert panel.name == "clip.wav"
+        assert panel.denoised.shape == (1, int((0.3 + 0.1 * round_) * SR))
+        assert len(panel.upload.value) == 0  # cleared: no bytes kept in the widget state
+        assert "error" not in panel.message.value
+
+
+def displayed(obj) -> list[dict]:
+    """Return the MIME bundles IPython's display() publishes for ``obj`` (as in a notebook)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+    from traitlets.config import Config
+
+    had_shell = InteractiveShell.initialized()
+    config = Config()
+    config.HistoryManager.enabled = False  # no history database in the user's ~/.ipython
+    InteractiveShell.instance(config=config)
+    try:
+        with capture_output() as captured:
+            display(obj)
+    finally:
+        if not had_shell:
+            InteractiveShell.clear_instance()
+    return [out.data for out in captured.outputs]
+
+
+def widget_views(bundles: list[dict]) -> list[str]:
+    return [
+        b["application/vnd.jupyter.widget-view+json"]["model_id"]
+        for b in bundles
+        if "application/vnd.jupyter.widget-view+json" in b
+    ]
+
+
+@pytest.mark.parametrize("kind", ["noise", "ab", "upload"])
+def test_panels_display_as_their_widget(kind, tmp_path, monkeypatch):
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    # What a notebook shows for `display(panel)` or a panel on a cell's last line: the panel's
+    # widget view, on the installed ipywidgets (7.7.1 in the Colab CI job, 8 in the normal venv).
+    panel = {
+        "noise": lambda: widgets.NoisePanel(tone(0.2), SR),
+        "ab": lambda: widgets.ABPanel(LowPass(), [tone(0.2)], SR),
+        "upload": lambda: widgets.DenoiseUploadPanel(LowPass()),
+    }[kind]()
+    assert widget_views(displayed(panel)) == [panel.widget.model_id]
+    assert widget_views(displayed(panel.widget)) == [panel.widget.model_id]
+    row = widgets.players_row({"a": tone(0.1)}, SR)
+    assert widget_views(displayed(row)) == [row.model_id]
+
+
+def test_upload_panel_in_colab_hides_the_button_and_downloads_only_when_asked(
+    tmp_path, monkeypatch
+):
+    import sys
+    import types
+
+    downloads = []
+    colab = types.ModuleType("google.colab")
+    colab.files = types.SimpleNamespace(download=downloads.append)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    panel = widgets.DenoiseUploadPanel(LowPass(), upload_button=False, save_dir=tmp_path)
+    assert panel.colab and panel.upload.layout.display == "none"
+    assert panel.save_button.layout.display == "none"  # nothing to download yet
+    assert panel.save() is None and downloads == []
+    assert panel.process_bytes("talk.flac.wav", wav_bytes(tone(0.3), SR))
+    assert panel.download.value == ""  # no data link in Colab: a button instead
+    assert panel.save_button.layout.display is None and "talk.flac_denoised.wav" in (
+        panel.save_button.description
     )
-    assert panel.name == "clip.wav" and panel.denoised.shape == (1, int(0.3 * SR))
-    assert panel.upload.value == ()  # cleared, so the same file can be uploaded again
+    assert downloads == []  # processing alone never downloads
+    panel.save_button.click()
+    assert downloads == [str(tmp_path / "talk.flac_denoised.wav")]
+    out, out_sr = sf.read(downloads[0], always_2d=True)
+    assert out_sr == SR and out.shape == (int(0.3 * SR), 1)
+    assert np.abs(out[:, 0] - panel.denoised[0].numpy()).max() <= LSB

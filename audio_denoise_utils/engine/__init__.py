@@ -4,4 +4,11 @@
   clipping, learning-rate schedule, DDP, progress bars, timing, time budgets, checkpoints, resume).
 - :mod:`.checkpoints`: safe checkpoint files (atomic writes, ``weights_only`` loading, checks).
 - :mod:`.device`: device choice, global seeding, the torchrun process group.
+- :mod:`.runs`: training and evaluating from a data folder (the CLI's train and evaluate).
+- :mod:`.perceptual`: PESQ with resampling and per-clip failures as NaN.
+- :mod:`.paths`: output-path safety (never write over an input, refuse unwritable places early).
+- :mod:`.checks`: argument validation for the public API (seeds, finite numbers, tensors).
+- :mod:`.headers`: plausibility checks of audio file headers before decoding.
+- :mod:`.install`: the transactional install of a downloaded archive into its destination.
+- :mod:`.signals`: SIGTERM handled like Ctrl-C, so cleanup code runs on both.
 """

@@ -16,8 +16,9 @@ import torch
 from torch import nn
 
 from .. import __version__
-from ..errors import AudioDenoiseError, CheckpointError
+from ..errors import AudioDenoiseError, CheckpointError, OutputError
 from ..files import atomic_write
+from .paths import explain_write_failure
 
 PathLike = str | os.PathLike
 
@@ -106,10 +107,14 @@ def save_checkpoint(
         "package_version": __version__,
         "torch_version": str(torch.__version__),
     }
-    with atomic_write(path, suffix=".tmp") as tmp, open(tmp, "wb") as fh:
-        torch.save(payload, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with atomic_write(path, suffix=".tmp") as tmp, open(tmp, "wb") as fh:
+            torch.save(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except RuntimeError as exc:  # torch's zip writer reports a full disk as a RuntimeError
+        reason = explain_write_failure(path.parent, first_line(exc))
+        raise OutputError(f"{path}: cannot write the checkpoint ({reason})") from None
     return path
 
 
@@ -154,7 +159,22 @@ def read_checkpoint(path: PathLike, map_location: Any = "cpu") -> dict[str, Any]
     ) as exc:
         raise CheckpointError(f"{p}: truncated or corrupt checkpoint ({first_line(exc)})") from None
     _check_layout(ckpt, p)
+    _check_finite_weights(ckpt, p)
     return ckpt
+
+
+def _check_finite_weights(ckpt: dict[str, Any], path: PathLike) -> None:
+    """Raise CheckpointError if any floating-point weight is NaN or infinite (a diverged run)."""
+    bad = [
+        k
+        for k, v in ckpt["state_dict"].items()
+        if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(v.isfinite().all())
+    ]
+    if bad:
+        raise CheckpointError(
+            f"{path}: {len(bad)} weight tensor(s) hold NaN or infinite values (first: {bad[0]!r}); "
+            "the run that wrote it diverged: use an earlier checkpoint or train again"
+        )
 
 
 def _check_layout(ckpt: Any, p: Path) -> None:

@@ -16,6 +16,7 @@ import torch
 import torch.distributed as dist
 
 from ..errors import AudioDenoiseError
+from .checks import check_seed
 
 _CPU_NOTE = (
     "No GPU found: training on the CPU; this is slower (minutes instead of seconds per epoch). "
@@ -80,8 +81,9 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
     ``deterministic=True`` torch is also asked for deterministic kernels (slower on GPU; ops
     without a deterministic version only warn).
     """
+    seed = check_seed(seed)
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed)
     torch.manual_seed(seed)
     if deterministic:
         # cuBLAS needs this set before its first use to be deterministic.

@@ -12,13 +12,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from .. import training
+from ..errors import CheckpointError
 from ..metrics import METRICS
-from ..training import History, TrainConfig, fit
+from ..training import History, TrainConfig
+from .checkpoints import check_resumable, read_checkpoint
 from .device import is_main_process, pick_device
+from .paths import check_writable_dir, check_writable_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,20 +63,27 @@ def train_from_directory(
 ) -> TrainResult:
     """Train on a RAVDESS-layout folder split by actor and return a :class:`TrainResult`.
 
-    ``data_dir`` None uses data/ravdess when downloaded, else the bundled sample. Clips are
-    decoded once at ``config.sample_rate`` and cached under data/cache. ``out`` receives the best
-    checkpoint; ``run_dir`` (optional) receives last.pt/best.pt for resuming.
+    ``data_dir`` None uses <home>/data/ravdess when downloaded, else the bundled sample. Clips are
+    decoded once at ``config.sample_rate`` and cached in :func:`paths.cache_dir`. ``out`` (default
+    :func:`paths.default_checkpoint_out`) receives the best checkpoint; ``run_dir`` (optional)
+    receives last.pt/best.pt for resuming.
     """
+    from .. import paths
     from ..ravdess import default_data_dir, load_split
 
     config = dataclasses.replace(config or TrainConfig())
-    config.out = str(out or config.out or "checkpoints/model.pt")
+    config.out = str(out or config.out or paths.default_checkpoint_out())
+    # Outputs are checked before any audio is decoded: an unwritable place fails in a second.
+    check_writable_file(config.out, "checkpoint")
+    if run_dir is not None:
+        check_writable_dir(run_dir, "run folder")
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     _, train = load_split(root, "train", sr=config.sample_rate)
     _, val = load_split(root, "val", limit=config.max_val_clips, sr=config.sample_rate)
     dev = pick_device(device, quiet=not is_main_process())
     t0 = time.perf_counter()
-    history = fit(
+    # training.fit looked up at call time, so a test (or a learner) can swap the loop.
+    history = training.fit(
         None,
         train,
         val,
@@ -83,6 +94,23 @@ def train_from_directory(
         progress=progress,
     )
     return TrainResult(Path(config.out), history, str(dev), root, time.perf_counter() - t0)
+
+
+def resume_config(
+    path: PathLike, overrides: dict[str, Any] | None = None
+) -> tuple[TrainConfig, int]:
+    """Return (the config saved in a run's last.pt with ``overrides`` applied, epochs it finished).
+
+    For ``audio-denoise train --resume``: settings the user does not repeat come from the run.
+    A checkpoint that cannot be resumed (weights only, or changed schedule) raises CheckpointError.
+    """
+    ckpt = read_checkpoint(path)
+    saved = ckpt.get("train_config")
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{path}: holds no training settings, so it cannot be resumed")
+    config = dataclasses.replace(TrainConfig.from_dict(saved), **(overrides or {}))
+    check_resumable(ckpt, config, path)
+    return config, int(ckpt.get("epoch", 0))
 
 
 def evaluate_checkpoint(

@@ -1,0 +1,134 @@
+"""Data safety of `audio-denoise train`: a trained model is never replaced silently or by a worse one.
+
+An existing --out is refused unless --resume (continue its run) or --overwrite; outputs are
+checked before any training; an interrupted run resumes from the command line; and a resumed
+run replaces --out only with a better model. Validation scores are scripted (a fake validator)
+so "better" and "worse" are certain, while the training itself is real.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+import torch
+from signals import write_tiny_ravdess
+from test_cli import one_error_line, run
+
+import audio_denoise_utils.training as training
+from audio_denoise_utils.training import load_checkpoint
+
+TINY = [
+    "--model",
+    "conv",
+    "--steps-per-epoch",
+    "1",
+    "--batch-size",
+    "2",
+    "--device",
+    "cpu",
+    "--seed",
+    "1",
+]
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDIO_DENOISE_ROOT", str(tmp_path))  # the decode cache stays in tmp_path
+    real_fit = training.fit
+
+    def small_fit(model, train_clips, val_clips, config, **kwargs):
+        # Real optimiser steps on short crops: the safety logic, not the model, is under test.
+        small = dataclasses.replace(config, segment_seconds=0.25, speed_perturb=())
+        return real_fit(model, train_clips, val_clips, small, **kwargs)
+
+    monkeypatch.setattr(training, "fit", small_fit)
+    return write_tiny_ravdess(tmp_path / "data", seconds=0.6)
+
+
+def scripted_validation(monkeypatch, scores: list[float], interrupt_at: int | None = None):
+    """Replace validation by the given SI-SDR scores (one per epoch); Ctrl-C at epoch ``interrupt_at``."""
+    calls = {"n": 0}
+
+    def fake(model, pairs, engine=None, metric=None):
+        calls["n"] += 1
+        if interrupt_at is not None and calls["n"] == interrupt_at:
+            raise KeyboardInterrupt
+        return scores[calls["n"] - 1]
+
+    monkeypatch.setattr(training, "validate", fake)
+    return calls
+
+
+def train(capsys, data, out, *extra):
+    return run(capsys, "train", "--data", str(data), "--out", str(out), *TINY, *extra)
+
+
+def test_existing_out_is_refused_before_any_training(data, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "model.pt"
+    out.write_bytes(b"a model the learner trained for hours")
+    calls = scripted_validation(monkeypatch, [1.0])
+    start = time.perf_counter()
+    code, _, err = train(capsys, data, out, "--epochs", "1")
+    line = one_error_line(err)
+    assert code == 1 and str(out) in line and "--resume" in line and "--overwrite" in line
+    assert out.read_bytes() == b"a model the learner trained for hours" and calls["n"] == 0
+    assert time.perf_counter() - start < 5
+    code, _, err = train(capsys, data, out, "--epochs", "1", "--resume")
+    assert code == 1 and "nothing to resume" in one_error_line(err)
+    code, _, err = train(capsys, data, out, "--epochs", "1", "--resume", "--overwrite")
+    assert code == 1 and "exclude" in one_error_line(err)
+    code, _, err = run(capsys, "train", "--data", str(data), "--out", str(tmp_path), *TINY)
+    assert code == 1 and "is a directory" in one_error_line(err)
+    assert out.read_bytes() == b"a model the learner trained for hours"
+
+
+def test_interrupted_run_resumes_and_only_a_better_model_replaces_out(
+    data, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "model.pt"
+    # Epoch 1 scores 5 dB, then Ctrl-C during epoch 2's validation.
+    scripted_validation(monkeypatch, [5.0], interrupt_at=2)
+    code, _, err = train(capsys, data, out, "--epochs", "3")
+    assert code == 130 and "--resume" in one_error_line(err)
+    best_after_1 = out.read_bytes()
+    assert load_checkpoint(out)[1]["epoch"] == 1
+    last = tmp_path / "model.run" / "last.pt"
+    assert last.is_file() and not list(tmp_path.rglob(".*.tmp"))
+    # Re-running the same command is refused: it would start over and replace the model.
+    code, _, err = train(capsys, data, out, "--epochs", "3")
+    assert code == 1 and "--resume" in one_error_line(err) and out.read_bytes() == best_after_1
+    # Resumed (settings come from the run; --epochs need not be repeated): epochs 2-3 score worse.
+    calls = scripted_validation(monkeypatch, [3.0, 4.0])
+    code, stdout, err = run(
+        capsys, "train", "--data", str(data), "--out", str(out), "--resume", "--device", "cpu"
+    )
+    assert code == 0 and calls["n"] == 2, err
+    assert out.read_bytes() == best_after_1  # never replaced by a worse model
+    history = torch.load(last, weights_only=True)["history"]
+    assert history["epoch"] == [1, 2, 3] and history["val_si_sdr"] == [5.0, 3.0, 4.0]
+    # A finished run resumed again is a no-op that says so.
+    code, stdout, _ = run(
+        capsys, "train", "--data", str(data), "--out", str(out), "--resume", "--device", "cpu"
+    )
+    assert code == 0 and "already finished" in stdout and out.read_bytes() == best_after_1
+
+
+def test_resume_replaces_out_with_a_better_model_and_overwrite_starts_afresh(
+    data, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "model.pt"
+    scripted_validation(monkeypatch, [5.0], interrupt_at=2)
+    train(capsys, data, out, "--epochs", "2")
+    calls = scripted_validation(monkeypatch, [9.0])
+    code, _, err = train(capsys, data, out, "--resume")
+    assert code == 0 and calls["n"] == 1, err
+    assert load_checkpoint(out)[1]["epoch"] == 2  # the better epoch-2 model
+    # A resumed run must keep its schedule: a changed --epochs is refused in one line.
+    code, _, err = train(capsys, data, out, "--resume", "--epochs", "7")
+    assert code == 1 and "schedule" in one_error_line(err)
+    scripted_validation(monkeypatch, [1.0])
+    code, _, err = train(capsys, data, out, "--epochs", "1", "--overwrite")
+    assert code == 0, err
+    assert load_checkpoint(out)[1]["epoch"] == 1  # a new model, as asked
