@@ -17,6 +17,7 @@ MODULES = [
     "baselines", "enhance", "plots", "widgets", "course", "exercises", "paths", "files", "errors", "cli",
     "engine.paths", "engine.checks", "engine.headers", "engine.install", "engine.signals",
     "engine.trainer", "engine.checkpoints", "engine.device", "engine.runs", "engine.perceptual",
+    "engine.download", "engine.corrupt_file",
 ]  # fmt: skip
 
 
