@@ -10,6 +10,8 @@ to PNG into an ``ipywidgets.Image``, so they update in place and work headless.
 Players use ``ipywidgets.Audio`` with 16-bit WAV bytes at the clip's own level: unlike
 ``IPython.display.Audio`` nothing is rescaled, so a quiet clip sounds quiet. Only a clip whose peak
 exceeds 1 (it would clip) is scaled down, and its label says so.
+
+Widget internals: not course material (the notebooks call it; they do not teach it).
 """
 
 from __future__ import annotations
@@ -206,8 +208,8 @@ class NoisePanel(_Panel):
         self.multiplicative = ipw.Checkbox(
             value=False, description="random gain + slow amplitude modulation", indent=False
         )
-        self.seed_multiplicative = ipw.Checkbox(
-            value=False, description="seed's recipe: multiply each sample by 1 or 2", indent=False
+        self.original_multiplicative = ipw.Checkbox(
+            value=False, description="original recipe: multiply each sample by 1 or 2", indent=False
         )
         self.snr_label = ipw.HTML()
         self.clean_player = audio_player(self.clean, self.sr, "clean")
@@ -219,17 +221,27 @@ class NoisePanel(_Panel):
         controls = ipw.VBox(
             [
                 ipw.HBox([self.snr, self.noise_type]),
-                ipw.HBox([self.multiplicative, self.seed_multiplicative]),
+                ipw.HBox([self.multiplicative, self.original_multiplicative]),
             ]
         )
         self.widget = ipw.VBox([controls, self.snr_label, self.players, self.image])
-        for control in (self.snr, self.noise_type, self.multiplicative, self.seed_multiplicative):
+        for control in (
+            self.snr,
+            self.noise_type,
+            self.multiplicative,
+            self.original_multiplicative,
+        ):
             control.observe(lambda _change: self.update(), names="value")
         self.update()
 
     def corrupt(self) -> torch.Tensor:
         """Return the noisy clip (1, time) for the current settings (same seed, same noise)."""
-        from .noise import add_noise, amplitude_modulation, random_gain, seed_multiplicative_noise
+        from .noise import (
+            add_noise,
+            amplitude_modulation,
+            original_multiplicative_noise,
+            random_gain,
+        )
 
         # One generator per stage: toggling an effect must not change the other stages' draws.
         def gen(stage: int) -> torch.Generator:
@@ -247,8 +259,8 @@ class NoisePanel(_Panel):
             babble_clips=self.babble_clips,
             sr=self.sr,
         )
-        if self.seed_multiplicative.value:
-            noisy = seed_multiplicative_noise(noisy, generator=gen(3))
+        if self.original_multiplicative.value:
+            noisy = original_multiplicative_noise(noisy, generator=gen(3))
         return noisy
 
     def update(self) -> None:
@@ -268,7 +280,7 @@ class NoisePanel(_Panel):
                 "the noise was mixed at the asked SNR against the gain-changed, modulated signal; "
                 "against the original clip that multiplicative change counts as error"
             )
-        if self.seed_multiplicative.value:
+        if self.original_multiplicative.value:
             notes.append(
                 "doubling a random half of the samples is a multiplicative error as loud as the "
                 "speech itself, so the SNR stays near 3 dB whatever was asked"

@@ -182,7 +182,7 @@ def test_noise_panel_multiplicative_toggles():
     assert abs(measured(panel) - 20.0) > 0.1 and "multiplicative" in panel.snr_label.value
     panel.multiplicative.value = False
     assert torch.equal(panel.noisy, additive)
-    panel.seed_multiplicative.value = True
+    panel.original_multiplicative.value = True
     # Doubling a random half of the samples leaves about 3 dB SNR whatever was asked.
     assert measured(panel) < 5.0
 
