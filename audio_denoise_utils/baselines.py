@@ -6,8 +6,9 @@ the ``(noisy, clean) -> estimate`` form that :func:`metrics.evaluate` calls.
 
 - :func:`spectral_gating`: noisereduce's spectral gate (numpy inside, clip by clip).
 - :func:`spectral_subtraction`: Berouti-style power spectral subtraction (torch STFT).
-- :func:`oracle_irm`: the ideal ratio mask built from the *clean* signal. It cheats on purpose: it
-  shows how far a perfect magnitude mask on the noisy phase could go, the ceiling for mask methods.
+- :func:`oracle_irm`: the ideal ratio mask built from the *clean* signal. It cheats on purpose: a
+  reference for magnitude masks on the noisy phase, not an upper bound (a truncated phase-sensitive
+  mask scores higher on the same STFT; notebook 05 measures both).
 """
 
 from __future__ import annotations
@@ -209,9 +210,9 @@ def oracle_irm(
     """Return ``noisy`` (batch, 1, time) masked by the ideal ratio mask computed from ``clean``.
 
     The mask is ``(|S|^2 / (|S|^2 + |N|^2)) ** beta`` with ``S`` the clean and ``N = noisy - clean``
-    the noise STFT. It CHEATS: it needs the clean signal, which no real denoiser has. It is the
-    upper bound for methods that scale STFT magnitudes and keep the noisy phase, not a baseline
-    to beat in practice.
+    the noise STFT. It CHEATS: it needs the clean signal, which no real denoiser has. It is a
+    reference for methods that scale STFT magnitudes and keep the noisy phase, not their upper
+    bound (a truncated phase-sensitive mask does better) and not a baseline to beat in practice.
     """
     rows = _rows(noisy, "oracle_irm")
     if not isinstance(clean, torch.Tensor) or clean.shape != noisy.shape:

@@ -53,7 +53,7 @@ def recipe(model: str, model_kwargs: dict, args: argparse.Namespace) -> training
         model=model,
         model_kwargs=model_kwargs,
         loss="mse",
-        noise="seed",  # the original study's: white at SNR_DB, then every sample x 1 or 2
+        noise="original",  # the original study's: white at SNR_DB, then every sample x 1 or 2
         snr_db=(SNR_DB, SNR_DB),
         schedule="constant",
         grad_clip=None,
