@@ -1,4 +1,7 @@
-"""``python -m audio_denoise_utils`` runs the ``audio-denoise`` command line."""
+"""``python -m audio_denoise_utils`` runs the ``audio-denoise`` command line.
+
+CLI glue: not course material.
+"""
 
 from .cli import main
 

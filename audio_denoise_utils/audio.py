@@ -2,6 +2,9 @@
 
 File I/O goes through soundfile (libsndfile); resampling through ``torchaudio.functional``. Every
 problem with a file becomes an :class:`AudioLoadError` whose message names the file.
+
+File I/O plumbing: not course material (notebook 01 explains mono and resampling; this module
+only does them safely for any file).
 """
 
 from __future__ import annotations

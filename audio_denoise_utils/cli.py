@@ -3,6 +3,8 @@
 A thin layer over the package: every subcommand parses arguments and calls one or two functions.
 Errors the user can act on (:class:`AudioDenoiseError`) become one ``error: ...`` line on stderr and
 a non-zero exit, never a traceback.
+
+CLI glue: not course material.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ In Google Colab every notebook runs on its own virtual machine: nothing one note
 trained exists in the next. :func:`setup` therefore fetches RAVDESS in each notebook (about a
 minute, then cached on that VM) and can keep ``data/`` and ``runs/`` on the learner's Google Drive,
 where they outlive the VM (notebook 04's checkpoints then reach 05 and 06).
+
+Notebook plumbing: not course material.
 """
 
 from __future__ import annotations

@@ -1,22 +1,27 @@
-"""(noisy, clean) training pairs: a torch Dataset for files or tensors, and an on-device clip bank.
+"""(noisy, clean) pairs for training and validation: one pipeline, from the notebook to ``fit``.
 
-- :class:`NoisyCleanDataset` serves ``(noisy (1, T), clean (1, T))`` pairs. Training items get a
-  fresh random crop and fresh noise every epoch, reproducibly (seeded by seed, epoch and index);
-  evaluation items get the same noise on every call, so validation scores are comparable.
-- :func:`collate_pad` batches clips of different lengths.
-- :class:`ClipBank` keeps every clean clip in one tensor on the GPU and cuts a batch of random
-  crops with one gather: with :class:`~audio_denoise_utils.noise.Corruption` on the same device,
-  a training step never waits for a DataLoader.
+:class:`NoisyCleanDataset` turns clean clips into ``(noisy, clean)`` pairs: a crop of a clip, and
+noise added at a random SNR by a :class:`~audio_denoise_utils.noise.Corruption`.
 
-Clips shorter than the crop are zero-padded (placed at a random offset while training). Padding
-rather than tiling: a tiled clip has a click at the seam and repeats the same words, while
-silence around speech is what real recordings have (and teaches the model to output silence).
+- Training (``train=True``): fresh crops and fresh noise every epoch, reproducibly: the randomness
+  of epoch ``e`` comes from a generator seeded by (``seed``, ``e``), so a rerun (or a resumed run)
+  draws the same pairs. ``dataset[i]`` is one pair; :meth:`NoisyCleanDataset.batches` draws a
+  whole batch of random clips at once, on the training device: this is what
+  :func:`~audio_denoise_utils.training.fit` trains on.
+- Validation (``train=False``): the whole clip (or a fixed centre crop) and noise fixed per clip,
+  identical on every call, so validation scores compare across epochs and runs.
+
+The clips live in a :class:`ClipBank`, one flat tensor on the device, so a batch is cut with one
+gather and corrupted where the model runs: a step never waits for a DataLoader. Clips shorter
+than the crop are zero-padded (placed at a random offset while training). Padding rather than
+tiling: a tiled clip has a click at the seam and repeats the same words, while silence around
+speech is what real recordings have (and teaches the model to output silence).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +37,13 @@ from .noise import Corruption, make_generator
 PathLike = str | os.PathLike
 
 
+def derive_seed(*parts: int) -> int:
+    """Return a well-mixed 63-bit seed from integers (e.g. seed, rank, epoch): nearby inputs,
+    unrelated seeds."""
+    ss = np.random.SeedSequence([int(p) % 2**63 for p in parts])
+    return int(ss.generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
 def _as_clip(clip: torch.Tensor, index: int) -> torch.Tensor:
     """Return a clip as float32 (1, time), rejecting anything that is not one mono clip."""
     if clip.dim() == 1:
@@ -43,26 +55,17 @@ def _as_clip(clip: torch.Tensor, index: int) -> torch.Tensor:
     return clip.float()
 
 
-def _seed_for(*words: int) -> int:
-    """Return a 63-bit seed mixed from integers (numpy's SeedSequence: nearby inputs, unrelated seeds)."""
-    state = np.random.SeedSequence([w % 2**64 for w in words]).generate_state(2, dtype=np.uint64)
-    return int(state[0]) & (2**63 - 1)
-
-
 class NoisyCleanDataset(Dataset):
     """Pairs ``(noisy (1, T), clean (1, T))`` made from clean clips (tensors or audio files).
 
-    - ``clips``: tensors (1, time) at rate ``sr``, or paths decoded (once) through ``cache``
-      (an :class:`~audio_denoise_utils.audio.AudioCache` at ``sr``; one is made when omitted).
-    - ``train=True``: a random crop of ``segment`` samples (whole clip when ``segment`` is None;
-      a shorter clip lands at a random offset in a zero-filled segment) and fresh noise, both drawn
-      from a generator seeded by (``seed``, epoch, index): each epoch differs, a rerun repeats it.
-      Call :meth:`set_epoch` at the start of every epoch. With DataLoader workers keep
-      ``persistent_workers=False`` (the default) so each epoch's workers see the new epoch.
-    - ``train=False``: the whole clip (or a fixed centre crop of ``segment``, zero-padded at the
-      end when shorter) and noise seeded by (``seed``, index) only: identical on every call.
-
-    The clean target is the unmodulated clip even when ``corruption.multiplicative`` is set.
+    - ``clips``: tensors (1, time) at rate ``sr``, or paths decoded once through ``cache`` (an
+      :class:`~audio_denoise_utils.audio.AudioCache` at ``sr``; one is made when omitted).
+    - ``corruption``: draws the noise (kind, SNR) per clip.
+    - ``segment``: crop length in samples (None: whole clips, for validation).
+    - ``train=True``: random crops and noise from the epoch's generator (see :meth:`set_epoch`);
+      ``train=False``: centre crops and noise seeded per clip only.
+    - ``speed_perturb``: extra copies of the clips played at these speeds (training only).
+    - ``device``: where the clips are kept and the batches made.
     """
 
     def __init__(
@@ -74,62 +77,46 @@ class NoisyCleanDataset(Dataset):
         seed: int = 0,
         sr: int = DEFAULT_SR,
         cache: AudioCache | None = None,
+        speed_perturb: Sequence[float] = (),
+        device: torch.device | str = "cpu",
     ):
-        self.items = list(clips)
-        if not self.items:
+        items = list(clips)
+        if not items:
             raise InvalidArgumentError("NoisyCleanDataset: no clips given")
         if segment is not None and segment < 1:
             raise InvalidArgumentError(
                 f"NoisyCleanDataset: segment must be positive, got {segment}"
             )
-        has_paths = any(not isinstance(c, torch.Tensor) for c in self.items)
         if cache is not None and cache.sr != sr:
             raise InvalidArgumentError(
                 f"NoisyCleanDataset: cache decodes at {cache.sr} Hz but sr={sr}"
             )
-        self.cache = cache if cache is not None or not has_paths else AudioCache(sr)
+        if any(not isinstance(c, torch.Tensor) for c in items):
+            cache = cache if cache is not None else AudioCache(sr)
+            items = [c if isinstance(c, torch.Tensor) else cache.load(Path(c)) for c in items]
+        self.clips = ClipBank.with_speed_perturbation(items, speed_perturb, device, sr)
+        self.n_clips = len(items)  # the originals; speed-perturbed copies follow them
         self.corruption = corruption
-        self.segment = segment
-        self.train = train
-        self.seed = check_seed(seed)
-        self.sr = sr
+        self.segment, self.train, self.seed, self.sr = segment, train, check_seed(seed), sr
         self.epoch = 0
 
     def __len__(self) -> int:
-        return len(self.items)
+        return self.n_clips
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch whose crops and noise training items draw."""
         self.epoch = int(epoch)
 
     def clip(self, index: int) -> torch.Tensor:
-        """Return clean clip ``index`` whole, float32 (1, time)."""
-        item = self.items[index]
-        if isinstance(item, torch.Tensor):
-            return _as_clip(item, index)
-        assert self.cache is not None
-        return _as_clip(self.cache.load(Path(item)), index)
+        """Return clean clip ``index`` whole, float32 (1, time), on the dataset's device."""
+        return self.clips.clip(index)
 
     def generator(self, index: int) -> torch.Generator:
         """Return the CPU generator item ``index`` draws from (train: per epoch; eval: fixed)."""
-        words = (self.seed, 0, self.epoch, index) if self.train else (self.seed, 1, index)
         # A mixed 63-bit seed (internal, not a user's seed): set directly.
-        return torch.Generator().manual_seed(_seed_for(*words))
-
-    def _crop(self, clean: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-        seg, size = self.segment, clean.shape[-1]
-        if seg is None:
-            return clean.clone()
-        if size >= seg:
-            if self.train:
-                start = int(torch.randint(0, size - seg + 1, (1,), generator=g))
-            else:
-                start = (size - seg) // 2
-            return clean[:, start : start + seg].clone()
-        offset = int(torch.randint(0, seg - size + 1, (1,), generator=g)) if self.train else 0
-        out = clean.new_zeros(1, seg)
-        out[:, offset : offset + size] = clean
-        return out
+        if self.train:
+            return torch.Generator().manual_seed(derive_seed(self.seed, 0x17E4, self.epoch, index))
+        return torch.Generator().manual_seed(derive_seed(self.seed, 0x5A11D, index))
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(noisy (1, T), clean (1, T))`` for item ``index``."""
@@ -137,9 +124,31 @@ class NoisyCleanDataset(Dataset):
             raise IndexError(f"index {index} out of range for {len(self)} clips")
         index %= len(self)
         g = self.generator(index)
-        clean = self._crop(self.clip(index), g)
+        if self.segment is None:
+            clean = self.clip(index).cpu()
+        else:
+            which = torch.tensor([index])
+            clean = self.clips.crops(which, self.segment, g if self.train else None)[0].cpu()
         noisy = self.corruption(clean.unsqueeze(0), generator=g)[0]
         return noisy, clean
+
+    def batches(
+        self, epoch: int, steps: int, batch_size: int, rank: int = 0
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Yield ``steps`` batches ``(noisy, clean)`` (batch_size, 1, segment) of random crops.
+
+        Every crop picks a clip uniformly (speed-perturbed copies included) and a uniform start
+        in it; the batch is corrupted on the dataset's device. The randomness comes from one
+        generator seeded by (seed, rank, epoch): each epoch and each DDP process differ, a rerun
+        repeats them.
+        """
+        if self.segment is None:
+            raise InvalidArgumentError("NoisyCleanDataset.batches needs a segment length")
+        g = torch.Generator(device=self.clips.device)
+        g.manual_seed(derive_seed(self.seed, rank, epoch))
+        for _ in range(steps):
+            clean = self.clips.sample(batch_size, self.segment, g)
+            yield self.corruption(clean, g), clean
 
 
 def collate_pad(
@@ -160,12 +169,11 @@ def collate_pad(
 
 
 class ClipBank:
-    """All clean clips in one flat tensor on ``device``, for random crops without a DataLoader.
+    """Clean clips stored in one flat tensor on ``device``, cut into crops with one gather.
 
-    ``sample(batch, segment, generator) -> (batch, 1, segment)``: each row picks a clip uniformly
-    (every clip equally often, like one pass of :class:`NoisyCleanDataset`) and a uniform start
-    inside it; a clip shorter than ``segment`` is placed whole at a random offset among zeros.
-    Crops never straddle two clips. The gather is pure index arithmetic on the device.
+    :meth:`with_speed_perturbation` adds copies played at other speeds (:func:`speed_perturb`).
+    :meth:`sample` draws random crops of random clips; :meth:`crops` cuts crops of chosen clips.
+    Crops never straddle two clips.
     """
 
     def __init__(
@@ -207,7 +215,7 @@ class ClipBank:
 
         flat = [_as_clip(c, i).reshape(-1) for i, c in enumerate(clips)]
         if not flat:
-            raise ValueError("ClipBank: no clips given")
+            raise InvalidArgumentError("ClipBank: no clips given")
         rates = [round(sr * f) for f in factors if abs(f - 1.0) > 1e-6]
         # torchaudio's resample returns ceil(n * new / old) samples.
         sizes = [c.numel() for c in flat] + [-(-c.numel() * r // sr) for r in rates for c in flat]
@@ -229,25 +237,13 @@ class ClipBank:
         bank._setup(audio, torch.tensor(sizes, dtype=torch.int64), device, sr)
         return bank
 
-    @classmethod
-    def from_files(
-        cls,
-        paths: Sequence[PathLike],
-        device: torch.device | str = "cpu",
-        sr: int = DEFAULT_SR,
-        cache: AudioCache | None = None,
-    ) -> ClipBank:
-        """Return a bank of the files decoded at ``sr`` (through ``cache`` when given)."""
-        cache = cache if cache is not None else AudioCache(sr)
-        return cls(cache.load_many(paths), device=device, sr=sr)
-
     def __len__(self) -> int:
         return int(self.lengths.numel())
 
-    @property
-    def total_seconds(self) -> float:
-        """Total duration of the clips in seconds."""
-        return self.audio.numel() / self.sr
+    def clip(self, index: int) -> torch.Tensor:
+        """Return clip ``index`` whole, (1, time)."""
+        start, size = int(self.offsets[index]), int(self.lengths[index])
+        return self.audio[start : start + size].reshape(1, -1)
 
     def sample(
         self,
@@ -256,25 +252,40 @@ class ClipBank:
         generator: torch.Generator | None = None,
         seed: int | None = None,
     ) -> torch.Tensor:
-        """Return ``batch_size`` random clean crops (batch, 1, segment) on the bank's device."""
+        """Return ``batch_size`` random crops (batch, 1, segment) of uniformly drawn clips."""
         if batch_size < 1 or segment < 1:
             raise InvalidArgumentError(
                 f"ClipBank.sample: batch_size and segment must be positive, got {batch_size}, {segment}"
             )
+        g = make_generator(generator, seed, self.device)
+        which = torch.randint(0, len(self), (batch_size,), generator=g, device=self.device)
+        return self.crops(which, segment, g)
+
+    def crops(
+        self, which: torch.Tensor, segment: int, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """Return crops (len(which), 1, segment) of the clips ``which``.
+
+        With a generator each crop starts uniformly inside its clip, and a clip shorter than
+        ``segment`` lands whole at a uniform offset among zeros; without one the crop is the
+        centre of the clip, and a short clip starts at 0.
+        """
         dev = self.device
-        g = make_generator(generator, seed, dev)
-        which = torch.randint(0, len(self), (batch_size,), generator=g, device=dev)
+        which = which.to(dev)
         size, offset = self.lengths[which], self.offsets[which]
         # A long clip offers size - segment + 1 starts; a short one segment - size + 1 placements,
         # encoded as a negative start (the clip begins that many samples into the crop).
         choices = (size - segment).abs() + 1
-        u = torch.rand(
-            batch_size,
-            generator=g,
-            device=dev,
-            dtype=torch.float32 if dev.type == "mps" else torch.float64,
-        )
-        pick = torch.minimum((u * choices).long(), choices - 1)
+        if generator is None:
+            pick = torch.where(size >= segment, (size - segment) // 2, torch.zeros_like(size))
+        else:
+            u = torch.rand(
+                len(which),
+                generator=generator,
+                device=generator.device,
+                dtype=torch.float32 if dev.type == "mps" else torch.float64,
+            ).to(dev)
+            pick = torch.minimum((u * choices).long(), choices - 1)
         start = torch.where(size >= segment, pick, -pick)
         pos = start[:, None] + torch.arange(segment, device=dev)[None, :]
         inside = (pos >= 0) & (pos < size[:, None])
@@ -289,9 +300,9 @@ def speed_perturb(
     """Return extra copies of ``clips`` (each (1, T)) stretched by each factor in ``factors``.
 
     A clip resampled from ``sr`` to ``sr * f`` and played back at ``sr`` is ``f`` times longer
-    (slower), with pitch and formants lowered by ``f``: a cheap way to hear "new voices". With a bundle of
-    a dozen synthetic voices this is what lets the model generalise to real speakers (see the
-    benchmark in the README). Factor 1.0 is skipped (the originals are already there).
+    (slower), with pitch and formants lowered by ``f``: a cheap way to hear "new voices". With a
+    bundle of a dozen synthetic voices this is what lets the model generalise to real speakers
+    (see the benchmark in the README). Factor 1.0 is skipped (the originals are already there).
     """
     from .audio import resample
 

@@ -15,6 +15,8 @@ were not re-read from Zenodo by the course. Other environments can be fetched wi
 Each archive goes through :func:`audio_denoise_utils.ravdess.download_ravdess` (progress,
 resume, size and md5 check, safe extraction, nothing left behind on failure) into its own
 folder ``dest/<ENV>/``, so one environment's marker never vouches for another.
+
+Data plumbing: not course material.
 """
 
 from __future__ import annotations

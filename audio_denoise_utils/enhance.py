@@ -3,6 +3,8 @@
 Long recordings are processed in chunks with context on both sides and a short cross-fade at each
 seam, so memory stays bounded (a one-hour file needs a few hundred MB at most) and the seams are
 inaudible. Output keeps the input's sample rate and number of samples (mono).
+
+Engine code (chunked, streamed inference): not course material.
 """
 
 from __future__ import annotations

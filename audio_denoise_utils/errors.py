@@ -1,4 +1,7 @@
-"""Exceptions raised by the package: one base class, specific subclasses with actionable messages."""
+"""Exceptions raised by the package: one base class, specific subclasses with actionable messages.
+
+Engine code: not course material.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Atomic file writes: an output appears complete, or not at all."""
+"""Atomic file writes: an output appears complete, or not at all.
+
+Engine code: not course material.
+"""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ better for all four:
 
 - ``snr``: 10 log10(|target|^2 / |target - estimate|^2), in dB. Punishes any gain change.
 - ``si_sdr``: scale-invariant signal-to-distortion ratio in dB: the estimate is first projected on
-  the target, so a louder or quieter but otherwise perfect estimate scores very high.
+  the target, so a louder or quieter but otherwise perfect estimate scores very high. It is the
+  training loss's own function (zero-mean, Le Roux et al. 2019).
 - ``pesq``: ITU-T P.862 perceptual quality, about -0.5 to 4.64 in wide-band mode. Runs at 16 kHz only
   (8 kHz for narrow-band), so other rates are resampled first (with a warning).
 - ``stoi``: short-time objective intelligibility, 0 to 1 (pystoi resamples to 10 kHz itself).
@@ -15,9 +16,7 @@ better for all four:
 from __future__ import annotations
 
 import math
-import os
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -73,25 +72,18 @@ def snr(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return signal_noise_ratio(est.double(), tgt.double()).float()
 
 
-def si_sdr(estimate: torch.Tensor, target: torch.Tensor, zero_mean: bool = False) -> torch.Tensor:
-    """Return the scale-invariant SDR of ``estimate`` against ``target`` in dB, shape (batch,)."""
-    from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio
+def si_sdr(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Return the scale-invariant SDR of ``estimate`` against ``target`` in dB, shape (batch,).
+
+    The training loss's own function (:func:`audio_denoise_utils.losses.si_sdr`, zero-mean as in
+    Le Roux et al. 2019), computed in float64 with a float64-sized ``eps`` so that near-perfect
+    estimates score precisely.
+    """
+    from .losses import si_sdr as si_sdr_db
 
     est, tgt = _as_rows(estimate, target, "si_sdr")
-    return scale_invariant_signal_distortion_ratio(
-        est.double(), tgt.double(), zero_mean=zero_mean
-    ).float()
-
-
-def _pesq_rate(sr: int, mode: str) -> int:
-    """Return the rate PESQ will run at: 16 kHz for wide-band, 8 or 16 kHz for narrow-band."""
-    if mode not in ("wb", "nb"):
-        raise MetricInputError(
-            f"pesq: mode must be 'wb' (wide-band) or 'nb' (narrow-band), got {mode!r}"
-        )
-    if mode == "wb" or sr not in (8000, 16000):
-        return 16000
-    return sr
+    eps = torch.finfo(torch.float64).eps
+    return si_sdr_db(est.double().unsqueeze(1), tgt.double().unsqueeze(1), eps=eps).float()
 
 
 def pesq(
@@ -103,40 +95,10 @@ def pesq(
     resampled to 16 kHz first (with a warning). A clip PESQ cannot score (silent, shorter than
     about 0.25 s, or holding NaN) gets NaN and a warning instead of stopping a whole evaluation.
     """
-    from torchmetrics.functional.audio import perceptual_evaluation_speech_quality
+    from .engine.perceptual import pesq_rows
 
     est, tgt = _as_rows(estimate, target, "pesq")
-    rate = _pesq_rate(sr, mode)
-    if rate != sr:
-        from .audio import resample
-
-        warnings.warn(
-            f"pesq: resampling {sr} Hz audio to {rate} Hz (PESQ {mode} runs at {rate} Hz)",
-            stacklevel=2,
-        )
-        est, tgt = resample(est.float(), sr, rate), resample(tgt.float(), sr, rate)
-    est, tgt = est.detach().cpu().double(), tgt.detach().cpu().double()
-    scores = torch.full((est.shape[0],), math.nan)
-    for i in range(est.shape[0]):
-        if not (torch.isfinite(est[i]).all() and torch.isfinite(tgt[i]).all()):
-            warnings.warn(
-                f"pesq: clip {i} holds NaN or infinite samples; its score is NaN", stacklevel=2
-            )
-            continue
-        if not (est[i].abs().max() > 0 and tgt[i].abs().max() > 0):
-            # pesq would divide by the zero peak; it cannot score silence anyway
-            warnings.warn(
-                f"pesq: clip {i} is silent and cannot be scored; its score is NaN", stacklevel=2
-            )
-            continue
-        try:
-            scores[i] = float(perceptual_evaluation_speech_quality(est[i], tgt[i], rate, mode))
-        except Exception as exc:  # pesq raises NoUtterancesError, BufferTooShortError, ...
-            warnings.warn(
-                f"pesq: clip {i} could not be scored ({type(exc).__name__}: {exc}); its score is NaN",
-                stacklevel=2,
-            )
-    return scores
+    return pesq_rows(est, tgt, sr, mode)
 
 
 def stoi(
@@ -196,12 +158,20 @@ def _as_clip(clip: torch.Tensor, index: int) -> torch.Tensor:
 def _corrupt(
     clean: torch.Tensor, snr_db: float, noise: str | Callable, generator: torch.Generator
 ) -> torch.Tensor:
-    """Return ``clean`` (1, 1, time) mixed with noise at ``snr_db``."""
+    """Return ``clean`` (1, 1, time) mixed with noise at ``snr_db`` (float32, CPU)."""
     if callable(noise):
-        return noise(clean, snr_db, generator)
-    from .noise import add_noise
+        noisy = noise(clean, snr_db, generator)
+    else:
+        from .noise import add_noise
 
-    return add_noise(clean, snr_db, kind=noise, generator=generator)
+        noisy = add_noise(clean, snr_db, kind=noise, generator=generator)
+    noisy = noisy.detach().float().cpu()
+    if noisy.shape != clean.shape:
+        raise MetricInputError(
+            f"evaluate: the noise function returned shape {tuple(noisy.shape)} "
+            f"for a clip of shape {tuple(clean.shape)}"
+        )
+    return noisy
 
 
 def evaluate(
@@ -214,7 +184,6 @@ def evaluate(
     metrics: Sequence[str] = METRICS,
     progress: bool = True,
     per_clip: bool = False,
-    warmup: bool = True,
 ) -> pd.DataFrame:
     """Return a DataFrame with one row per (method, input SNR): mean metrics, improvements, rtf.
 
@@ -229,12 +198,37 @@ def evaluate(
     metric its mean and ``<metric>_i`` (mean per-clip improvement over the noisy input; the noisy
     input itself is the row ``method == "noisy"`` with improvement 0), ``n_clips`` and ``rtf``
     (processing seconds per second of audio, output copy to CPU included, so GPU work is finished;
-    with ``warmup`` each method first runs once untimed). Clips PESQ cannot score are left out of
+    each method first runs once untimed). Clips PESQ cannot score are left out of
     that metric's means (NaN-aware). With ``per_clip=True`` the table has one row per
     (method, input SNR, clip) instead, with a ``clip`` index column.
     """
     import pandas as pd
 
+    clips, snrs, seed = _checked_inputs(methods, clean_clips, snrs, seed, metrics)
+
+    rows: list[dict] = []
+    with _progress(len(snrs) * len(clips), progress) as bar:
+        for snr_db in snrs:
+            for index, clean in enumerate(clips):
+                gen = torch.Generator().manual_seed(_clip_seed(seed, snr_db, index))
+                noisy = _corrupt(clean, float(snr_db), noise, gen)
+                if not rows:
+                    # One untimed call per method first, so lazy imports, CUDA start-up and
+                    # cuDNN autotuning do not count against the first clip's real-time factor.
+                    for name, method in methods.items():
+                        _run_method(method, noisy, clean, name)
+                info = {"input_snr": snr_db, "clip": index, "audio_seconds": clean.shape[-1] / sr}
+                rows += _score_methods(methods, noisy, clean, sr, metrics, info)
+                bar.update(1)
+    table = pd.DataFrame(rows)
+    if per_clip:
+        table["rtf"] = table["seconds"] / table["audio_seconds"]
+        return table.drop(columns=["seconds", "audio_seconds"])
+    return _summarise(table, ["noisy", *methods], metrics)
+
+
+def _checked_inputs(methods, clean_clips, snrs, seed, metrics) -> tuple[list, list, int]:
+    """Return (clips as (1, 1, T), SNRs, seed) after checking evaluate()'s arguments."""
     _check_metric_names(metrics)
     if "noisy" in methods:
         raise MetricInputError(
@@ -245,55 +239,43 @@ def evaluate(
     if len(snrs) == 0:
         raise MetricInputError("evaluate: no input SNRs given")
     snrs = [check_number(v, "evaluate: input SNR", low=-50, high=100, unit="dB") for v in snrs]
-    seed = check_seed(seed)
     clips = [_as_clip(c, i) for i, c in enumerate(clean_clips)]
+    return clips, snrs, check_seed(seed)
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(snrs) * len(clips), desc="evaluate", unit="clip")
-    rows: list[dict] = []
-    warm = not warmup
-    try:
-        for snr_db in snrs:
-            for index, clean in enumerate(clips):
-                gen = torch.Generator().manual_seed(_clip_seed(seed, snr_db, index))
-                noisy = _corrupt(clean, float(snr_db), noise, gen).detach().float().cpu()
-                if noisy.shape != clean.shape:
-                    raise MetricInputError(
-                        f"evaluate: the noise function returned shape {tuple(noisy.shape)} "
-                        f"for a clip of shape {tuple(clean.shape)}"
-                    )
-                if not warm:
-                    # One untimed call per method first, so lazy imports, CUDA start-up and
-                    # cuDNN autotuning do not count against the first clip's real-time factor.
-                    for name, method in methods.items():
-                        _run_method(method, noisy, clean, name)
-                    warm = True
-                outputs: dict[str, tuple[torch.Tensor, float]] = {"noisy": (noisy, 0.0)}
-                for name, method in methods.items():
-                    outputs[name] = _run_method(method, noisy, clean, name)
-                base = compute_metrics(noisy, clean, sr, metrics)
-                for name, (out, secs) in outputs.items():
-                    scores = base if name == "noisy" else compute_metrics(out, clean, sr, metrics)
-                    row: dict = {"method": name, "input_snr": snr_db, "clip": index}
-                    for m in metrics:
-                        row[m] = float(scores[m][0])
-                        row[f"{m}_i"] = float(scores[m][0] - base[m][0])
-                    row["seconds"] = secs
-                    row["audio_seconds"] = clean.shape[-1] / sr
-                    rows.append(row)
-                if bar is not None:
-                    bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+def _progress(total: int, show: bool):
+    """Return a tqdm bar over ``total`` clips (disabled when not ``show``), usable with ``with``."""
+    from tqdm.auto import tqdm
 
-    table = pd.DataFrame(rows)
-    if per_clip:
-        table["rtf"] = table["seconds"] / table["audio_seconds"]
-        return table.drop(columns=["seconds", "audio_seconds"])
+    return tqdm(total=total, desc="evaluate", unit="clip", disable=not show)
+
+
+def _score_methods(
+    methods: Mapping[str, Method],
+    noisy: torch.Tensor,
+    clean: torch.Tensor,
+    sr: int,
+    metrics: Sequence[str],
+    info: dict,
+) -> list[dict]:
+    """Return one row per method (the noisy input first): its scores, improvements and seconds."""
+    outputs: dict[str, tuple[torch.Tensor, float]] = {"noisy": (noisy, 0.0)}
+    for name, method in methods.items():
+        outputs[name] = _run_method(method, noisy, clean, name)
+    base = compute_metrics(noisy, clean, sr, metrics)
+    rows = []
+    for name, (out, secs) in outputs.items():
+        scores = base if name == "noisy" else compute_metrics(out, clean, sr, metrics)
+        row: dict = {"method": name, **info, "seconds": secs}
+        for m in metrics:
+            row[m] = float(scores[m][0])
+            row[f"{m}_i"] = float(scores[m][0] - base[m][0])
+        rows.append(row)
+    return rows
+
+
+def _summarise(table: pd.DataFrame, order: Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
+    """Return the per-(method, input SNR) means of a per-clip table, methods in ``order``."""
     value_cols = [c for m in metrics for c in (m, f"{m}_i")]
     summary = (
         table.groupby(["method", "input_snr"], sort=False)
@@ -306,8 +288,7 @@ def evaluate(
         .reset_index()
     )
     summary["rtf"] = summary["seconds"] / summary["audio_seconds"]
-    order = {name: i for i, name in enumerate(["noisy", *methods])}
-    summary["_order"] = summary["method"].map(order)
+    summary["_order"] = summary["method"].map({name: i for i, name in enumerate(order)})
     summary = summary.sort_values(["_order", "input_snr"], kind="stable")
     return summary.drop(columns=["_order", "seconds", "audio_seconds"]).reset_index(drop=True)
 
@@ -377,32 +358,10 @@ def format_table(df: pd.DataFrame, digits: int = 2) -> str:
     return "\n".join(lines)
 
 
-def evaluate_checkpoint(
-    checkpoint: str | os.PathLike,
-    data_dir: str | os.PathLike | None = None,
-    snrs: Sequence[float] = (0, 5, 10),
-    noise: str = "white",
-    max_clips: int | None = None,
-    include_baselines: bool = True,
-    metrics: Sequence[str] = METRICS,
-    progress: bool = True,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Return the :func:`evaluate` table of a checkpoint (and the baselines) on held-out actors.
+def __getattr__(name: str):
+    # The CLI's evaluation of a checkpoint is engine code; its old name still works here.
+    if name == "evaluate_checkpoint":
+        from .engine.runs import evaluate_checkpoint
 
-    ``data_dir`` is a RAVDESS-layout folder (default: RAVDESS when downloaded, else the bundled
-    sample); its test actors (see ``ravdess.split_by_actor``) are speakers the model never saw.
-    """
-    from .baselines import baselines_for
-    from .enhance import as_method
-    from .ravdess import load_split
-    from .training import load_checkpoint, model_name
-
-    model, _ = load_checkpoint(checkpoint)
-    sr = int(model.config.get("sample_rate", 16000))
-    _, clips = load_split(data_dir, "test", limit=max_clips, sr=sr)
-    methods = dict(baselines_for(sr)) if include_baselines else {}
-    methods[model_name(model)] = as_method(model.eval(), sr)
-    return evaluate(
-        methods, clips, snrs=snrs, noise=noise, sr=sr, seed=seed, metrics=metrics, progress=progress
-    )
+        return evaluate_checkpoint
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,9 +3,9 @@
 Each model stores its JSON-able hyper-parameters in ``.config`` (including ``sample_rate``), so a
 checkpoint can rebuild it with :func:`build_model`.
 
-The models, from the seed's to the course's best:
+The models, from the original study's to the course's best:
 
-- ``dense``: the seed's fully connected autoencoder, applied frame by frame (:class:`DenseAutoencoder`).
+- ``dense``: the original study's fully connected autoencoder, applied frame by frame (:class:`DenseAutoencoder`).
 - ``conv``: a 1-D convolutional autoencoder on the waveform, no skips (:class:`ConvAutoencoder`).
 - ``unet``: a small Demucs-like waveform U-Net with skip connections (:class:`WaveUNet`).
 - ``mask``: a spectrogram mask estimator, dilated convolutions over STFT frames (:class:`MaskNet`).
@@ -142,7 +142,7 @@ class Denoiser(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------
-# The seed's model: a dense autoencoder
+# The original study's model: a dense autoencoder
 # ----------------------------------------------------------------------------------------------
 
 _OUTPUTS = ("sigmoid", "tanh", "linear")
@@ -150,12 +150,12 @@ _OUTPUTS = ("sigmoid", "tanh", "linear")
 
 @register_model("dense")
 class DenseAutoencoder(Denoiser):
-    """The seed's fully connected autoencoder, applied to consecutive frames of ``frame_length``.
+    """The original study's fully connected autoencoder, applied to consecutive frames of ``frame_length``.
 
     Linear(F->H)-ReLU-Dropout-Linear(H->B)-ReLU-Linear(B->H)-ReLU-Dropout-Linear(H->F)-output.
-    The seed ran it on whole 48 kHz clips (F = 70000, see :meth:`seed_config`); here longer input
+    The original study ran it on whole 48 kHz clips (F = 70000, see :meth:`original_config`); here longer input
     is cut into frames (the last one zero-padded), each frame is denoised alone, and the frames are
-    joined again. ``output="sigmoid"`` is the seed's choice and cannot produce the negative half of
+    joined again. ``output="sigmoid"`` is the original study's choice and cannot produce the negative half of
     a waveform; ``"tanh"`` fixes that. The level is normalised by the peak (not the RMS) because
     sigmoid/tanh outputs are bounded to [0, 1] / [-1, 1], the range of peak-normalised audio; RMS
     normalised speech peaks at 10-30 and a tanh would clip it.
@@ -200,10 +200,10 @@ class DenseAutoencoder(Denoiser):
         self.out = {"sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(), "linear": nn.Identity()}[output]
 
     @classmethod
-    def seed_config(
+    def original_config(
         cls, sample_rate: int = 48000, clip_seconds: float = 70000 / 48000
     ) -> dict[str, Any]:
-        """Return the seed's exact configuration: one frame per whole clip, sigmoid, no level norm."""
+        """Return the original study's exact configuration: one frame per whole clip, sigmoid, no level norm."""
         return {
             "frame_length": round(sample_rate * clip_seconds),
             "hidden": 4096,

@@ -1,13 +1,14 @@
-"""Corrupting clean speech: the seed study's recipe, and better-founded noise at an exact SNR.
+"""Corrupting clean speech: the original study's recipe, and better-founded noise at an exact SNR.
 
-Two families live here:
+One way to apply noise: :func:`make_noise` makes unit-power noise of a kind (white, pink, brown,
+hum, tones, machine, babble, recorded) and :func:`mix_at_snr` adds it so that the SNR is exact per clip; :func:`add_noise` is
+the two together, and :class:`Corruption` (what training uses) draws a kind and an SNR per clip
+and calls the same two. A slow random gain and amplitude modulation are the realistic
+"multiplicative" corruption.
 
-- **The seed's recipe** (:func:`normalize`, :func:`seed_awgn`, :func:`seed_multiplicative_noise`,
-  :func:`seed_corrupt`), reproduced so the course can show what it does and why it falls short.
-- **Better-founded corruption**: white, pink, brown and babble noise mixed at an SNR that is
-  exact per clip (:func:`mix_at_snr`), a slow random gain and amplitude modulation as a realistic
-  "multiplicative" corruption, and :class:`Corruption`, which draws all of that per clip for a
-  whole batch on the batch's device inside the training loop.
+The original study's recipe (:func:`normalize`, :func:`original_awgn`,
+:func:`original_multiplicative_noise`, :func:`original_corrupt`) is reproduced apart, so the
+course can show what it does and why it falls short; ``Corruption(noise="original")`` replays it.
 
 Every function accepts a batch (batch, 1, time) or one clip (1, time) and returns the same shape,
 runs on the input's device, and draws its randomness from ``generator`` (a ``torch.Generator`` on
@@ -18,28 +19,22 @@ generator is used: the global RNG is never touched.
 from __future__ import annotations
 
 import math
-import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 
 from . import DEFAULT_SR
-from .audio import output_format, read_audio, to_mono, write_frames
-from .engine.checks import check_number, check_sample_rate, check_seed
-from .engine.headers import riff_chunks
-from .errors import AudioDenoiseError, AudioLevelWarning, AudioLoadError, InvalidArgumentError
-from .files import atomic_write
+from .engine.checks import check_sample_rate, check_seed
+from .errors import InvalidArgumentError
 
-NOISE_KINDS = ("white", "pink", "brown", "hum", "tones", "machine", "babble", "recorded", "seed")
+NOISE_KINDS = (
+    "white", "pink", "brown", "hum", "tones", "machine", "babble", "recorded", "original",
+)  # fmt: skip
 # Power spectral density ~ 1 / f**exponent.
 COLOR_EXPONENTS = {"white": 0.0, "pink": 1.0, "brown": 2.0}
 
 Range = float | tuple[float, float]
-#: SNRs ``corrupt_file`` accepts: beyond them float32 files cannot show the asked value.
-MIN_FILE_SNR_DB, MAX_FILE_SNR_DB = -50.0, 100.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -136,7 +131,7 @@ def _draw(u: torch.Tensor, value: Range, name: str) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------------------------
-# The seed study's recipe
+# The original study's recipe
 # --------------------------------------------------------------------------------------------
 
 
@@ -148,13 +143,13 @@ def normalize(wav: torch.Tensor, peak: float = 1.0) -> torch.Tensor:
     return _unbatched(x * scale, single)
 
 
-def seed_awgn(
+def original_awgn(
     clean: torch.Tensor,
     snr_db: float | torch.Tensor,
     generator: torch.Generator | None = None,
     seed: int | None = None,
 ) -> torch.Tensor:
-    """Return ``clean`` plus white Gaussian noise the way the seed study drew it.
+    """Return ``clean`` plus white Gaussian noise the way the original study drew it.
 
     The noise has ``std = sqrt(P_signal / 10**(snr_db/10))`` with ``P_signal`` the clip's mean
     power. That sets the *expected* noise power, not the power of the noise actually drawn, so the
@@ -171,10 +166,10 @@ def seed_awgn(
     return _unbatched(x + std * noise, single)
 
 
-def seed_multiplicative_noise(
+def original_multiplicative_noise(
     wav: torch.Tensor, generator: torch.Generator | None = None, seed: int | None = None
 ) -> torch.Tensor:
-    """Return ``wav`` with every sample multiplied by a random integer in {1, 2} (the seed's recipe).
+    """Return ``wav`` with every sample multiplied by a random integer in {1, 2} (the original recipe).
 
     Why this is a poor noise model:
 
@@ -197,24 +192,24 @@ def seed_multiplicative_noise(
     return _unbatched(x * factor, single)
 
 
-def seed_corrupt(
+def original_corrupt(
     clean: torch.Tensor,
     snr_db: float | torch.Tensor,
     generator: torch.Generator | None = None,
     multiplicative: bool = True,
     seed: int | None = None,
 ) -> torch.Tensor:
-    """Return the seed study's noisy input: normalise, add white noise at ~``snr_db``, multiply by {1, 2}.
+    """Return the original study's noisy input: normalise, add white noise at ~``snr_db``, multiply by {1, 2}.
 
     The original study (a dense autoencoder on RAVDESS) peak-normalised every clip, added white
-    Gaussian noise with :func:`seed_awgn`, then applied :func:`seed_multiplicative_noise`. The
+    Gaussian noise with :func:`original_awgn`, then applied :func:`original_multiplicative_noise`. The
     clean is normalised here too, so the matching training target is ``normalize(clean)``.
     """
     x, single = _batched(clean)
     g = make_generator(generator, seed, x.device)
-    noisy = seed_awgn(normalize(x), snr_db, generator=g)
+    noisy = original_awgn(normalize(x), snr_db, generator=g)
     if multiplicative:
-        noisy = seed_multiplicative_noise(noisy, generator=g)
+        noisy = original_multiplicative_noise(noisy, generator=g)
     return _unbatched(noisy, single)
 
 
@@ -351,14 +346,13 @@ def babble_noise(
     n_talkers: int = 4,
     generator: torch.Generator | None = None,
     seed: int | None = None,
-    level_range_db: float = 6.0,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
     """Return babble (1, length): ``n_talkers`` random crops of other speakers' clips, summed.
 
     Talkers are distinct clips when there are enough (else drawn with replacement). Each crop
     starts at a random point; a clip shorter than ``length`` is looped. Each talker is scaled to
-    unit RMS times a random level in [-``level_range_db``, 0] dB, so no single voice always
+    unit RMS times a random level in [-6, 0] dB, so no single voice always
     dominates; the sum is scaled to unit RMS. Use clips of speakers other than the clean one.
     """
     if len(clips) == 0:
@@ -388,7 +382,7 @@ def babble_noise(
         else:
             start = min(int(u_start * size), size - 1)
             crop = clip.repeat(math.ceil(length / size) + 1)[start : start + length]
-        out += crop * _inverse_rms(crop) * 10 ** (-level_range_db * u_level / 20)
+        out += crop * _inverse_rms(crop) * 10 ** (-6.0 * u_level / 20)
     return (out * _inverse_rms(out)).unsqueeze(0)
 
 
@@ -406,7 +400,9 @@ def _rows_and_draws(
     """Return ``(shape, u)``: the shape as a tuple and ``n`` uniform float64 draws per row."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if len(shape) == 0 or shape[-1] < 2:
-        raise ValueError(f"noise needs a time axis of at least 2 samples, got shape {shape}")
+        raise InvalidArgumentError(
+            f"noise needs a time axis of at least 2 samples, got shape {shape}"
+        )
     rows = math.prod(shape[:-1])
     acc = _acc_dtype(generator.device)
     u = torch.rand(rows, n, generator=generator, device=generator.device, dtype=acc)
@@ -443,7 +439,7 @@ def hum_noise(
         device = generator.device if generator is not None else torch.device("cpu")
     g = make_generator(generator, seed, device)
     if n_harmonics < 1:
-        raise ValueError(f"hum_noise: n_harmonics must be >= 1, got {n_harmonics}")
+        raise InvalidArgumentError(f"hum_noise: n_harmonics must be >= 1, got {n_harmonics}")
     shape, u = _rows_and_draws(shape, g, 1 + 2 * n_harmonics)
     f0 = torch.where(u[:, :1] < 0.5, 50.0, 60.0) if mains_hz is None else u[:, :1] * 0 + mains_hz
     k = torch.arange(1, n_harmonics + 1, device=g.device, dtype=u.dtype)
@@ -478,9 +474,11 @@ def tone_noise(
     """
     lo, hi = _bounds(freq_range, "freq_range")
     if not 0 < lo <= hi < sr / 2 / (1 + vibrato):
-        raise ValueError(f"tone_noise: freq_range {freq_range} must lie in (0, {sr / 2:g}) Hz")
+        raise InvalidArgumentError(
+            f"tone_noise: freq_range {freq_range} must lie in (0, {sr / 2:g}) Hz"
+        )
     if max_tones < 1:
-        raise ValueError(f"tone_noise: max_tones must be >= 1, got {max_tones}")
+        raise InvalidArgumentError(f"tone_noise: max_tones must be >= 1, got {max_tones}")
     if device is None:
         device = generator.device if generator is not None else torch.device("cpu")
     g = make_generator(generator, seed, device)
@@ -529,7 +527,9 @@ def machine_noise(
     lo_lo, lo_hi = _bounds(low_hz, "low_hz")
     oc_lo, oc_hi = _bounds(octaves, "octaves")
     if not 0 < lo_lo <= lo_hi < sr / 2 or oc_lo <= 0:
-        raise ValueError(f"machine_noise: low_hz {low_hz} / octaves {octaves} out of range")
+        raise InvalidArgumentError(
+            f"machine_noise: low_hz {low_hz} / octaves {octaves} out of range"
+        )
     if device is None:
         device = generator.device if generator is not None else torch.device("cpu")
     g = make_generator(generator, seed, device)
@@ -582,7 +582,7 @@ def synthetic_noise(
         return colored_noise(shape, kind, generator=g, device=device, dtype=dtype)
     makers = {"hum": hum_noise, "tones": tone_noise, "machine": machine_noise}
     if kind not in makers:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"unknown synthetic noise kind {kind!r}; choose from {list(SYNTHETIC_KINDS)}"
         )
     return makers[kind](shape, sr=sr, generator=g, device=device, dtype=dtype)
@@ -602,9 +602,9 @@ def recorded_noise(
     """
     usable = [c for c in clips if c.numel() > 0 and bool((c != 0).any())]
     if not usable:
-        raise ValueError("recorded_noise needs at least one non-silent noise recording")
+        raise InvalidArgumentError("recorded_noise needs at least one non-silent noise recording")
     if length < 1:
-        raise ValueError(f"recorded_noise: length must be positive, got {length}")
+        raise InvalidArgumentError(f"recorded_noise: length must be positive, got {length}")
     if device is None:
         device = generator.device if generator is not None else usable[0].device
     device = torch.device(device)
@@ -620,6 +620,45 @@ def recorded_noise(
     return (crop * _inverse_rms(crop)).unsqueeze(0)
 
 
+def make_noise(
+    kind: str,
+    shape: Sequence[int],
+    generator: torch.Generator,
+    sr: int = DEFAULT_SR,
+    babble_clips: Sequence[torch.Tensor] | None = None,
+    noise_clips: Sequence[torch.Tensor] | None = None,
+    n_talkers: int = 4,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Return noise of ``kind`` shaped (batch, 1, time), each row with zero mean and unit power.
+
+    ``kind``: one of :data:`SYNTHETIC_KINDS` (:func:`synthetic_noise`; ``sr`` is the clip's
+    rate), "babble" (:func:`babble_noise` of ``babble_clips``, other speakers' clips) or
+    "recorded" (:func:`recorded_noise` of ``noise_clips``, real noise recordings at ``sr``). The
+    level is left to :func:`mix_at_snr`: this is the one place noise is made, for
+    :func:`add_noise` and :class:`Corruption` alike.
+    """
+    device = generator.device
+    if kind in SYNTHETIC_KINDS:
+        return synthetic_noise(kind, shape, sr=sr, generator=generator, device=device, dtype=dtype)
+    if kind == "babble":
+        if not babble_clips:
+            raise InvalidArgumentError('kind="babble" needs babble_clips (clips of other speakers)')
+        rows = [
+            babble_noise(babble_clips, shape[-1], n_talkers, generator=generator, device=device)
+            for _ in range(shape[0])
+        ]
+        return torch.stack(rows).to(dtype)
+    if kind == "recorded":
+        if not noise_clips:
+            raise InvalidArgumentError('kind="recorded" needs noise_clips (real noise recordings)')
+        rows = [
+            recorded_noise(noise_clips, shape[-1], generator=generator) for _ in range(shape[0])
+        ]
+        return torch.stack(rows).to(dtype)
+    raise InvalidArgumentError(f"unknown noise kind {kind!r}; choose from {list(NOISE_KINDS)}")
+
+
 def add_noise(
     clean: torch.Tensor,
     snr_db: float | torch.Tensor,
@@ -633,33 +672,15 @@ def add_noise(
 ) -> torch.Tensor:
     """Return ``clean`` (batch, 1, time) or (1, time) plus ``kind`` noise at exactly ``snr_db`` per clip.
 
-    ``kind``: one of :data:`SYNTHETIC_KINDS` ("white", "pink", "brown", "hum", "tones",
-    "machine"; ``sr`` is the clip's sample rate), "babble" (needs ``babble_clips``) or "recorded"
-    (needs ``noise_clips``, real noise recordings at rate ``sr``); ``snr_db`` a float or a (batch,)
-    tensor. The noise is fresh per clip and mixed by :func:`mix_at_snr`, which also explains
-    silent clips.
+    The course's one way to apply noise: :func:`make_noise`, then :func:`mix_at_snr`. ``kind``:
+    one of :data:`SYNTHETIC_KINDS` ("white", "pink", "brown", "hum", "tones", "machine"; ``sr``
+    is the clip's sample rate), "babble" (needs ``babble_clips``) or "recorded" (needs
+    ``noise_clips``, real noise recordings at rate ``sr``); ``snr_db`` a float or a (batch,)
+    tensor. The noise is fresh per clip; see :func:`mix_at_snr` for silent clips.
     """
     c, single = _batched(clean, "clean")
     g = make_generator(generator, seed, c.device)
-    if kind in SYNTHETIC_KINDS:
-        noise = synthetic_noise(kind, c.shape, sr=sr, generator=g, device=c.device, dtype=c.dtype)
-    elif kind == "recorded":
-        if not noise_clips:
-            raise InvalidArgumentError('kind="recorded" needs noise_clips (real noise recordings)')
-        noise = torch.stack(
-            [recorded_noise(noise_clips, c.shape[-1], generator=g, device=c.device) for _ in c]
-        ).to(c.dtype)
-    elif kind == "babble":
-        if not babble_clips:
-            raise InvalidArgumentError('kind="babble" needs babble_clips (clips of other speakers)')
-        noise = torch.stack(
-            [
-                babble_noise(babble_clips, c.shape[-1], n_talkers, generator=g, device=c.device)
-                for _ in range(c.shape[0])
-            ]
-        ).to(c.dtype)
-    else:
-        raise InvalidArgumentError(f"unknown noise kind {kind!r}; choose from {list(NOISE_KINDS)}")
+    noise = make_noise(kind, c.shape, g, sr, babble_clips, noise_clips, n_talkers, dtype=c.dtype)
     return _unbatched(mix_at_snr(c, noise, snr_db), single)
 
 
@@ -678,7 +699,7 @@ def random_gain(
     """Return each clip scaled by one gain drawn uniformly in [``low_db``, ``high_db``] dB.
 
     A recording's level depends on the microphone distance and the input gain: one factor for the
-    whole clip, unlike the seed's per-sample {1, 2} factors.
+    whole clip, unlike the original study's per-sample {1, 2} factors.
     """
     x, single = _batched(wav)
     low, high = _bounds((low_db, high_db), "random_gain")
@@ -733,8 +754,8 @@ class Corruption:
       "hum", "tones", "machine", "babble", "recorded"); each clip gets one kind drawn uniformly.
       "babble" needs ``babble_clips`` (other speakers' clean clips), "recorded" needs
       ``noise_clips`` (real noise recordings at rate ``sr``).
-      "seed" (alone) is the original study's procedure, :func:`seed_corrupt`: approximate-SNR
-      white noise, then every sample multiplied by 1 or 2; kept to reproduce the seed's recipe.
+      "original" (alone) is the original study's procedure, :func:`original_corrupt`: approximate-SNR
+      white noise, then every sample multiplied by 1 or 2; kept to reproduce the original recipe.
     - ``multiplicative``: first scale each clip by :func:`random_gain` (``gain_db``) and
       :func:`amplitude_modulation` (``am_depth``, ``am_rate_hz`` at rate ``sr``), then add noise.
       The SNR is then measured against the *modulated* signal (the noise is mixed at the request
@@ -767,9 +788,9 @@ class Corruption:
             raise InvalidArgumentError(
                 f"unknown noise kind(s) {unknown or kinds}; choose from {list(NOISE_KINDS)}"
             )
-        if "seed" in kinds and (len(kinds) > 1 or self.multiplicative):
+        if "original" in kinds and (len(kinds) > 1 or self.multiplicative):
             raise InvalidArgumentError(
-                'noise "seed" is the whole seed procedure: use it alone, without multiplicative'
+                'noise "original" is the whole original procedure: use it alone, without multiplicative'
             )
         if "babble" in kinds and not self.babble_clips:
             raise InvalidArgumentError(
@@ -803,6 +824,12 @@ class Corruption:
             self._babble_on[key] = [c.reshape(-1).to(device) for c in self.noise_clips or []]
         return self._babble_on[key]
 
+    def _noise(self, kind: str, shape: Sequence[int], g: torch.Generator, dtype: torch.dtype):
+        """Return :func:`make_noise` of ``kind`` with this corruption's sources on ``g``'s device."""
+        babble = self._babble_clips(g.device) if kind == "babble" else None
+        recorded = self._noise_clips_on(g.device) if kind == "recorded" else None
+        return make_noise(kind, shape, g, self.sr, babble, recorded, self.n_talkers, dtype)
+
     def __call__(
         self,
         clean: torch.Tensor,
@@ -813,76 +840,42 @@ class Corruption:
         """Return noisy (B, 1, T) for clean (B, 1, T); with ``return_reference`` also the signal
         the SNR was measured against (the modulated clean, or clean itself)."""
         c, single = _batched(clean, "clean")
-        batch, time = c.shape[0], c.shape[-1]
+        batch = c.shape[0]
         g = make_generator(generator, seed, c.device)
         kinds = self.kinds
         u = torch.rand(batch, 2, generator=g, device=c.device, dtype=_acc_dtype(c.device))
         snr = _draw(u[:, 0], self.snr_db, "snr_db")
         kind_idx = (u[:, 1] * len(kinds)).long().clamp(max=len(kinds) - 1)
 
-        if kinds == ("seed",):
-            # The seed normalised clips before corrupting them; scale back so the clean clip
-            # stays the target at its own level.
-            peak = c.abs().amax(dim=-1, keepdim=True)
-            noisy = seed_corrupt(c, snr, generator=g) * peak
-            return (
-                (_unbatched(noisy, single), _unbatched(c, single))
-                if return_reference
-                else _unbatched(noisy, single)
-            )
+        if kinds == ("original",):
+            # The original study normalised clips before corrupting them; scale back so that the
+            # clean clip stays the target at its own level.
+            reference = c
+            noisy = original_corrupt(c, snr, generator=g) * c.abs().amax(dim=-1, keepdim=True)
+        else:
+            reference = c
+            if self.multiplicative:
+                reference = random_gain(reference, *self.gain_db, generator=g)
+                reference = amplitude_modulation(
+                    reference, self.sr, self.am_depth, self.am_rate_hz, generator=g
+                )
+            noisy = mix_at_snr(reference, self._noises(kind_idx, c.shape, g, c.dtype), snr)
+        noisy, reference = _unbatched(noisy, single), _unbatched(reference, single)
+        return (noisy, reference) if return_reference else noisy
 
-        reference = c
-        if self.multiplicative:
-            reference = random_gain(reference, *self.gain_db, generator=g)
-            reference = amplitude_modulation(
-                reference, self.sr, self.am_depth, self.am_rate_hz, generator=g
-            )
-
-        colors = [k for k in kinds if k in COLOR_EXPONENTS]
-        noise = torch.zeros_like(c)
-        table = torch.tensor(
-            [COLOR_EXPONENTS.get(k, 0.0) for k in kinds], device=c.device, dtype=c.dtype
-        )
-        if colors and len(colors) == len(kinds):  # colours only: one draw for the whole batch
-            white = torch.randn(c.shape, generator=g, device=c.device, dtype=c.dtype)
-            if all(k == "white" for k in colors):
-                exponent: float | torch.Tensor = 0.0
-            else:
-                exponent = table[kind_idx].reshape(batch, 1)
-            noise = _shape_spectrum(white, exponent)
-        elif colors:  # only the rows that drew a colour, so other kinds cost no wasted FFTs
-            color_ids = [i for i, k in enumerate(kinds) if k in COLOR_EXPONENTS]
-            rows = torch.isin(kind_idx, torch.tensor(color_ids, device=c.device))
-            rows = rows.nonzero().flatten()
+    def _noises(
+        self, kind_idx: torch.Tensor, shape: Sequence[int], g: torch.Generator, dtype: torch.dtype
+    ) -> torch.Tensor:
+        """Return (batch, 1, time) noise, row i of kind ``self.kinds[kind_idx[i]]``."""
+        kinds = self.kinds
+        if len(kinds) == 1:  # no per-row selection: no host sync on a GPU
+            return self._noise(kinds[0], shape, g, dtype)
+        noise = torch.zeros(shape, device=g.device, dtype=dtype)
+        for k, kind in enumerate(kinds):
+            rows = (kind_idx == k).nonzero().flatten()
             if len(rows):
-                white = torch.randn(
-                    (len(rows), 1, time), generator=g, device=c.device, dtype=c.dtype
-                )
-                noise[rows] = _shape_spectrum(white, table[kind_idx[rows]].reshape(-1, 1))
-        for kind in ("hum", "tones", "machine"):
-            if kind in kinds:
-                rows = (kind_idx == kinds.index(kind)).nonzero().flatten()
-                if len(rows):
-                    noise[rows] = synthetic_noise(
-                        kind, (len(rows), 1, time), self.sr, generator=g, dtype=c.dtype
-                    )
-        if "recorded" in kinds:
-            rows = (kind_idx == kinds.index("recorded")).nonzero().flatten().tolist()
-            sources = self._noise_clips_on(c.device)
-            for row in rows:
-                noise[row] = recorded_noise(sources, time, generator=g, device=c.device)
-        if "babble" in kinds:
-            rows = (kind_idx == kinds.index("babble")).nonzero().flatten().tolist()
-            sources = self._babble_clips(c.device)
-            for row in rows:
-                noise[row] = babble_noise(
-                    sources, time, self.n_talkers, generator=g, device=c.device
-                )
-
-        noisy = mix_at_snr(reference, noise, snr)
-        if return_reference:
-            return _unbatched(noisy, single), _unbatched(reference, single)
-        return _unbatched(noisy, single)
+                noise[rows] = self._noise(kind, (len(rows), 1, shape[-1]), g, dtype)
+        return noise
 
     def describe(self) -> str:
         """Return a one-line human description, e.g. for plots and training logs."""
@@ -900,135 +893,10 @@ class Corruption:
         return text
 
 
-# --------------------------------------------------------------------------------------------
-# Files (the CLI's `corrupt`)
-# --------------------------------------------------------------------------------------------
+def __getattr__(name: str):
+    # Writing a noisy copy of a file is engine code (the CLI's `corrupt`); its old name works here.
+    if name == "corrupt_file":
+        from .engine.corrupt_file import corrupt_file
 
-
-def _zero_wav_peak_timestamp(path: Path) -> None:
-    """Zero the timestamp libsndfile writes into float WAVs' PEAK chunk (same input, same bytes)."""
-    with open(path, "r+b") as f:
-        for chunk_id, pos, chunk_len in riff_chunks(f, path.stat().st_size):
-            if chunk_id == b"PEAK" and chunk_len >= 8:
-                f.seek(pos + 12)  # after id, size and version
-                f.write(b"\0\0\0\0")
-                return
-            if chunk_id == b"data":
-                return
-
-
-def _mix_with_clipping(
-    reference: torch.Tensor, noise: torch.Tensor, snr_db: float, path: Path
-) -> torch.Tensor:
-    """Return float32 ``clip(reference + a * noise, -1, 1)`` with ``a`` set so its SNR is ``snr_db``.
-
-    Without clipping ``a`` has a closed form (:func:`mix_at_snr`). A file holds samples in
-    [-1, 1], so a loud input at a low SNR would be clipped on writing, lowering the noise and
-    raising the SNR. Clipping toward a reference inside [-1, 1] can only shrink each sample's
-    error, and the error grows monotonically with ``a``, so ``a`` is found by bisection.
-    """
-    r = reference.double()
-    n = noise.double()
-    signal = r.pow(2).sum()
-
-    def mixed(a: float) -> torch.Tensor:
-        return (r + a * n).clamp(-1.0, 1.0).float()
-
-    def snr_of(a: float) -> float:
-        return float(10 * torch.log10(signal / (mixed(a).double() - r).pow(2).sum()))
-
-    a0 = math.sqrt(float(signal / n.pow(2).sum()) / 10 ** (snr_db / 10))
-    if float((r + a0 * n).abs().max()) <= 1.0:
-        return mixed(a0)
-    lo, hi = a0, 2 * a0  # snr_of(lo) >= snr_db: clipping only removes error
-    for _ in range(64):
-        if snr_of(hi) <= snr_db:
-            break
-        lo, hi = hi, 2 * hi
-    else:
-        raise AudioDenoiseError(
-            f"{path}: cannot reach {snr_db:g} dB SNR within full scale (the input is too loud "
-            f"for that much noise); ask for a higher SNR"
-        )
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        err = snr_of(mid) - snr_db
-        if abs(err) < 1e-4:
-            return mixed(mid)
-        lo, hi = (mid, hi) if err > 0 else (lo, mid)
-    return mixed(0.5 * (lo + hi))
-
-
-def corrupt_file(
-    in_path: str | os.PathLike,
-    out_path: str | os.PathLike,
-    snr_db: float,
-    kind: str = "white",
-    multiplicative: bool = False,
-    seed: int = 0,
-    subtype: str | None = None,
-) -> float:
-    """Write a noisy copy of ``in_path`` to ``out_path`` and return its realised SNR in dB.
-
-    The input keeps its own sample rate; a multi-channel input is averaged to mono and the output
-    is mono, with the input's number of samples. ``kind`` is one of :data:`SYNTHETIC_KINDS`
-    ("white", "pink", "brown", "hum", "tones", "machine"; made at the file's own rate). The noise
-    is scaled so that the written file's SNR against the (mono) input is ``snr_db``; the returned
-    value is measured by reading the written file back. WAV outputs default to 32-bit float
-    (subtype "FLOAT") so quantisation does not disturb the SNR (within 0.1 dB guaranteed); pass
-    ``subtype`` (e.g. "PCM_16") to override, at the price of quantisation noise on quiet inputs
-    at high SNR. Samples are kept within [-1, 1]: an input above full scale (a float file peaking
-    over 1) is first scaled to peak 1, with an :class:`AudioLevelWarning`, and the SNR is exact
-    against that scaled input; where the mix would clip, the noise level is solved numerically so
-    the SNR still holds.
-    ``snr_db`` must lie in [-50, 100] dB and ``seed`` in [0, 2**32 - 1].
-
-    With ``multiplicative=True`` the input is first scaled by a seeded :func:`random_gain` and
-    :func:`amplitude_modulation` (scaled down to full scale if that made it clip), and the SNR is
-    measured against that modulated signal.
-
-    The same ``seed`` writes byte-identical files; another seed draws other noise. The file is
-    written atomically. An unreadable input raises AudioLoadError naming it; a silent input too
-    (its SNR is undefined).
-    """
-    if kind not in SYNTHETIC_KINDS:
-        raise InvalidArgumentError(
-            f"corrupt_file: unknown noise kind {kind!r}; choose from {list(SYNTHETIC_KINDS)}"
-        )
-    snr_db = check_number(snr_db, "SNR", low=MIN_FILE_SNR_DB, high=MAX_FILE_SNR_DB, unit="dB")
-    seed = check_seed(seed)
-    src, out = Path(in_path), Path(out_path)
-    fmt, default_subtype = output_format(out)  # refuse an unwritable extension before any work
-    if subtype is None:
-        subtype = "FLOAT" if fmt == "WAV" else default_subtype
-    wav, sr = read_audio(src)
-    reference = to_mono(wav)
-    if reference.shape[-1] < 2:
-        raise AudioLoadError(f"{src}: holds {reference.shape[-1]} sample; noise needs at least 2")
-    if not bool((reference != 0).any()):
-        raise AudioLoadError(f"{src}: is silent (all samples zero), so an SNR is undefined")
-    g = make_generator(seed=seed)
-    if multiplicative:
-        reference = random_gain(reference, generator=g)
-        reference = amplitude_modulation(reference, sr, generator=g)
-        peak = float(reference.abs().max())
-        if peak > 1.0:
-            reference = reference / peak
-    noise = synthetic_noise(kind, reference.shape, sr=sr, generator=g)
-    peak = float(reference.abs().max())
-    if peak > 1.0:
-        warnings.warn(
-            f"{src}: samples reach {peak:.3g}, above full scale; scaled to peak 1 before adding "
-            "noise (the SNR is exact against the scaled input)",
-            AudioLevelWarning,
-            stacklevel=2,
-        )
-        reference = reference / peak
-    noisy = _mix_with_clipping(reference, noise, snr_db, src)
-
-    # Written under a temporary name first so the PEAK timestamp is fixed before the file appears.
-    with atomic_write(out, suffix=out.suffix or ".wav") as tmp:
-        write_frames(tmp, noisy.numpy(), sr, fmt, subtype, shown=out)
-        _zero_wav_peak_timestamp(tmp)
-    written, _ = read_audio(out)
-    return float(measure_snr(reference, written)[0])
+        return corrupt_file
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

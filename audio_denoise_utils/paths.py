@@ -14,6 +14,8 @@ from anywhere):
   ``<home>/data/cache`` for a writable checkout or a set home, else the user's cache folder
   (``$XDG_CACHE_HOME/audio-denoise``, usually ``~/.cache/audio-denoise``). Nothing is ever
   written inside the installed package.
+
+Notebook plumbing: not course material.
 """
 
 from __future__ import annotations

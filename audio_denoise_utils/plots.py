@@ -9,6 +9,8 @@ Jupyter shows the returned figure a second time.
 
 Spectrograms use an absolute scale (0 dB = a full-scale sine), so clips drawn with the same
 ``vmin`` and ``vmax`` share one colour scale and can be compared by eye.
+
+Plotting plumbing: not course material (the notebooks call it; they do not teach it).
 """
 
 from __future__ import annotations

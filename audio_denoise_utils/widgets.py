@@ -10,6 +10,8 @@ to PNG into an ``ipywidgets.Image``, so they update in place and work headless.
 Players use ``ipywidgets.Audio`` with 16-bit WAV bytes at the clip's own level: unlike
 ``IPython.display.Audio`` nothing is rescaled, so a quiet clip sounds quiet. Only a clip whose peak
 exceeds 1 (it would clip) is scaled down, and its label says so.
+
+Widget internals: not course material (the notebooks call it; they do not teach it).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import base64
 import html
 import io
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -206,8 +208,8 @@ class NoisePanel(_Panel):
         self.multiplicative = ipw.Checkbox(
             value=False, description="random gain + slow amplitude modulation", indent=False
         )
-        self.seed_multiplicative = ipw.Checkbox(
-            value=False, description="seed's recipe: multiply each sample by 1 or 2", indent=False
+        self.original_multiplicative = ipw.Checkbox(
+            value=False, description="original recipe: multiply each sample by 1 or 2", indent=False
         )
         self.snr_label = ipw.HTML()
         self.clean_player = audio_player(self.clean, self.sr, "clean")
@@ -219,17 +221,27 @@ class NoisePanel(_Panel):
         controls = ipw.VBox(
             [
                 ipw.HBox([self.snr, self.noise_type]),
-                ipw.HBox([self.multiplicative, self.seed_multiplicative]),
+                ipw.HBox([self.multiplicative, self.original_multiplicative]),
             ]
         )
         self.widget = ipw.VBox([controls, self.snr_label, self.players, self.image])
-        for control in (self.snr, self.noise_type, self.multiplicative, self.seed_multiplicative):
+        for control in (
+            self.snr,
+            self.noise_type,
+            self.multiplicative,
+            self.original_multiplicative,
+        ):
             control.observe(lambda _change: self.update(), names="value")
         self.update()
 
     def corrupt(self) -> torch.Tensor:
         """Return the noisy clip (1, time) for the current settings (same seed, same noise)."""
-        from .noise import add_noise, amplitude_modulation, random_gain, seed_multiplicative_noise
+        from .noise import (
+            add_noise,
+            amplitude_modulation,
+            original_multiplicative_noise,
+            random_gain,
+        )
 
         # One generator per stage: toggling an effect must not change the other stages' draws.
         def gen(stage: int) -> torch.Generator:
@@ -247,8 +259,8 @@ class NoisePanel(_Panel):
             babble_clips=self.babble_clips,
             sr=self.sr,
         )
-        if self.seed_multiplicative.value:
-            noisy = seed_multiplicative_noise(noisy, generator=gen(3))
+        if self.original_multiplicative.value:
+            noisy = original_multiplicative_noise(noisy, generator=gen(3))
         return noisy
 
     def update(self) -> None:
@@ -268,7 +280,7 @@ class NoisePanel(_Panel):
                 "the noise was mixed at the asked SNR against the gain-changed, modulated signal; "
                 "against the original clip that multiplicative change counts as error"
             )
-        if self.seed_multiplicative.value:
+        if self.original_multiplicative.value:
             notes.append(
                 "doubling a random half of the samples is a multiplicative error as loud as the "
                 "speech itself, so the SNR stays near 3 dB whatever was asked"
@@ -300,9 +312,14 @@ class ABPanel(_Panel):
     """A/B listening panel: corrupt a clean test clip, denoise it with ``model``, listen and compare.
 
     Controls: ``.clip`` (which clip), ``.snr``, ``.noise_type`` ("babble" mixes the *other* clips)
-    and ``.blind``: a blind test that labels noisy and denoised "A" and "B" in random order until
-    ``.reveal_button`` is pressed. After each :meth:`update`: ``.clean``, ``.noisy``, ``.denoised``
-    (1, time), ``.si_sdr_noisy`` and ``.si_sdr_denoised`` (dB) and ``.metrics_label``.
+    and ``.blind``: a blind test that labels two versions "A" and "B" in random order until
+    ``.reveal_button`` is pressed. With ``rival`` (a function (1, time) -> (1, time), for example
+    spectral gating) the blind pair is the model's output and the rival's, both denoised, so the
+    question "which sounds better?" has no obvious answer; without it the pair is noisy and
+    denoised. In blind mode nothing shown carries a score (labels, players and figure titles)
+    until *reveal*. After each :meth:`update`: ``.clean``, ``.noisy``, ``.denoised``, ``.rivaled``
+    (1, time; ``.rivaled`` None without a rival), ``.si_sdr_noisy``, ``.si_sdr_denoised``,
+    ``.si_sdr_rival`` (dB) and ``.metrics_label``.
     """
 
     def __init__(
@@ -313,8 +330,13 @@ class ABPanel(_Panel):
         seed: int = 0,
         snr_db: float = 5.0,
         kind: str = "white",
+        rival: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        rival_name: str = "rival",
     ):
         ipw = _ipw()
+        self.rival, self.rival_name = rival, str(rival_name)
+        if self.rival_name in ("noisy", "denoised", "clean"):
+            raise InvalidArgumentError(f"rival_name {rival_name!r} is taken; choose another")
         if isinstance(clips, Mapping):
             self.clips = {str(k): _as_clip(v, str(k)) for k, v in clips.items()}
         else:
@@ -344,7 +366,8 @@ class ABPanel(_Panel):
         self.players = ipw.HBox()
         self.image = ipw.Image(format="png", layout=ipw.Layout(max_width="100%"))
         self.clean = self.noisy = self.denoised = torch.zeros(1, 0)
-        self.si_sdr_noisy = self.si_sdr_denoised = float("nan")
+        self.rivaled: torch.Tensor | None = None
+        self.si_sdr_noisy = self.si_sdr_denoised = self.si_sdr_rival = float("nan")
         self.ab_order: tuple[str, str] = ("noisy", "denoised")  # what "A" and "B" are
         self.revealed = True
         self.figure: Figure | None = None
@@ -396,13 +419,16 @@ class ABPanel(_Panel):
         self.denoised = self._denoise(self.noisy)
         self.si_sdr_noisy = _si_sdr(self.noisy, self.clean)
         self.si_sdr_denoised = _si_sdr(self.denoised, self.clean)
+        if self.rival is not None:
+            self.rivaled = _as_clip(self.rival(self.noisy), self.rival_name)
+            self.si_sdr_rival = _si_sdr(self.rivaled, self.clean)
         self._trial += 1
+        pair = ("noisy", "denoised") if self.rival is None else ("denoised", self.rival_name)
+        self.ab_order = pair
         if self.blind.value:
             flip = torch.Generator().manual_seed(self.seed * 1_000_003 + 7 * self._trial)
-            swap = bool(torch.rand(1, generator=flip) < 0.5)
-            self.ab_order = ("denoised", "noisy") if swap else ("noisy", "denoised")
-        else:
-            self.ab_order = ("noisy", "denoised")
+            if bool(torch.rand(1, generator=flip) < 0.5):
+                self.ab_order = pair[::-1]
         self.revealed = not self.blind.value
         self._refresh_text()
         self._refresh_players()
@@ -412,6 +438,7 @@ class ABPanel(_Panel):
         """Show which of A and B was the denoised clip, and the metrics."""
         self.revealed = True
         self._refresh_text()
+        self._refresh_figure()
 
     def _refresh_text(self) -> None:
         gain = self.si_sdr_denoised - self.si_sdr_noisy
@@ -420,6 +447,8 @@ class ABPanel(_Panel):
                 f"SI-SDR noisy <b>{self.si_sdr_noisy:.2f} dB</b> &rarr; denoised "
                 f"<b>{self.si_sdr_denoised:.2f} dB</b> ({gain:+.2f} dB)"
             )
+            if self.rival is not None:
+                self.metrics_label.value += f"; {self.rival_name} <b>{self.si_sdr_rival:.2f} dB</b>"
         else:
             self.metrics_label.value = "SI-SDR: hidden until you press <i>reveal</i>"
         blind = self.blind.value
@@ -428,28 +457,47 @@ class ABPanel(_Panel):
         if blind and self.revealed:
             a, b = self.ab_order
             self.reveal_label.value = f"A was the <b>{a}</b> clip, B the <b>{b}</b> one."
+        elif blind and self.rival is not None:
+            self.reveal_label.value = (
+                f"A and B are both denoised, one by the model and one by {self.rival_name}. "
+                "Which sounds better to you, and why (leftover noise, muffled or warbling "
+                "speech)? Decide, then press <i>reveal</i>."
+            )
         elif blind:
             self.reveal_label.value = "Listen to A and B: which one is denoised?"
         else:
             self.reveal_label.value = ""
 
-    def _refresh_players(self) -> None:
+    def _versions(self) -> dict[str, torch.Tensor]:
         audio = {"noisy": self.noisy, "denoised": self.denoised}
+        if self.rivaled is not None:
+            audio[self.rival_name] = self.rivaled
+        return audio
+
+    def _refresh_players(self) -> None:
+        audio = self._versions()
         if self.blind.value:
             a, b = self.ab_order
             clips = {"A": audio[a], "B": audio[b], "clean (reference)": self.clean}
         else:
-            clips = {"noisy": self.noisy, "denoised": self.denoised, "clean": self.clean}
+            clips = {**audio, "clean": self.clean}
         self.players.children = tuple(audio_player(w, self.sr, n) for n, w in clips.items())
 
     def _refresh_figure(self) -> None:
-        fig = new_figure((9, 5.4))
-        axes = fig.subplots(3, 1, sharex=True, sharey=True)
-        rows = (
-            (f"noisy (SI-SDR {self.si_sdr_noisy:.1f} dB)", self.noisy),
-            (f"denoised (SI-SDR {self.si_sdr_denoised:.1f} dB)", self.denoised),
-            ("clean", self.clean),
-        )
+        audio = self._versions()
+        scores = {
+            "noisy": self.si_sdr_noisy,
+            "denoised": self.si_sdr_denoised,
+            self.rival_name: self.si_sdr_rival,
+        }
+        if self.blind.value and not self.revealed:  # titles must not give the answer away
+            a, b = self.ab_order
+            rows = [("A", audio[a]), ("B", audio[b]), ("clean (reference)", self.clean)]
+        else:
+            rows = [(f"{n} (SI-SDR {scores[n]:.1f} dB)", w) for n, w in audio.items()]
+            rows.append(("clean", self.clean))
+        fig = new_figure((9, 1.8 * len(rows)))
+        axes = fig.subplots(len(rows), 1, sharex=True, sharey=True)
         for ax, (title, wav) in zip(axes, rows, strict=True):
             plot_spectrogram(wav, self.sr, ax=ax, title=title)
             if ax is not axes[-1]:

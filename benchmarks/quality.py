@@ -46,15 +46,15 @@ ROOT = project_root()
 
 #: Reference models trained by ``--train-references`` (same data and step budget as the default).
 REFERENCES = {
-    # The seed's recipe at CPU scale: dense autoencoder, sigmoid output, MSE, the seed's noise
+    # The original recipe at CPU scale: dense autoencoder, sigmoid output, MSE, the original study's noise
     # (white at ~10 dB, then every sample x1 or x2), constant learning rate, no augmentation.
-    "seed_dense": dict(
+    "original_dense": dict(
         model="dense",
         model_kwargs=dict(
             frame_length=1024, hidden=512, bottleneck=64, dropout=0.2, output="sigmoid"
         ),
         loss="mse",
-        noise=("seed",),
+        noise=("original",),
         snr_db=(10.0, 10.0),
         schedule="constant",
         grad_clip=None,
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--train-references",
         action="store_true",
-        help="first train the seed-recipe dense model and the conv autoencoder into runs/bench/ and add them",
+        help="first train the original-recipe dense model and the conv autoencoder into runs/bench/ and add them",
     )
     args = p.parse_args(argv)
     torch.set_num_threads(2)

@@ -4,7 +4,7 @@ Each candidate trains on the bundled sample with a reduced step budget (same see
 then is scored on the real-speech benchmark (SI-SDRi per noise type; PESQ and STOI too with
 --perceptual). Results append to benchmarks/results/sweep_noise.md. Example::
 
-    python benchmarks/sweep_noise.py --steps 300 --only mix_sisdr mix_sisdr_mrstft
+    python benchmarks/sweep_noise.py --steps 300 --only mix_synthetic mix_sisdr
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ CANDIDATES = {
     "white_only": dict(noise=("white",)),
     "mix_synthetic": dict(noise=MIX[:-1]),
     "mix_sisdr": dict(noise=MIX, noise_dir=NOISE_DIR),
-    "mix_sisdr_mrstft": dict(noise=MIX, noise_dir=NOISE_DIR, loss="si_sdr+0.5*mrstft"),
 }
 
 

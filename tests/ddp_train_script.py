@@ -74,8 +74,6 @@ def tiny_config(**overrides) -> TrainConfig:
         lr=3e-3,
         loss="si_sdr",
         snr_db=(0.0, 10.0),
-        num_threads=1,
-        val_batch_size=4,
     )
     base.update(overrides)
     return TrainConfig(**base)
@@ -91,13 +89,8 @@ def state_hash(module: nn.Module) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from audio_denoise_utils.dataset import ClipBank
-    from audio_denoise_utils.training import (
-        _make_corruption,
-        fit,
-        make_model,
-        train_generator,
-    )
+    from audio_denoise_utils.dataset import NoisyCleanDataset
+    from audio_denoise_utils.training import fit, make_corruption, make_model
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
@@ -115,11 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     init_hash = state_hash(model)
 
     # The first batch this rank will draw, made exactly as fit() makes it.
-    gen = train_generator(config.seed, rank, 0, "cpu")
-    clean = ClipBank(train, device=torch.device("cpu")).sample(
-        config.batch_size, int(config.segment_seconds * SR), gen
+    data = NoisyCleanDataset(
+        train,
+        make_corruption(config, train),
+        segment=round(config.segment_seconds * SR),
+        seed=config.seed,
+        sr=SR,
+        speed_perturb=config.speed_perturb,
     )
-    first_batch = _make_corruption(config, train)(clean, gen)
+    first_batch, _ = next(data.batches(0, 1, config.batch_size, rank=rank))
 
     history = fit(model, train, val, config, device="cpu", out_dir=out / "run", progress=False)
     report = {

@@ -128,7 +128,7 @@ def test_clip_bank_crops_lie_within_one_clip(device: str) -> None:
     sizes = [500, 1200, 3000, 800, 2000]
     clips = [torch.full((1, n), float(i + 1)) for i, n in enumerate(sizes)]
     bank = ClipBank(clips, device=device, sr=SR)
-    assert len(bank) == 5 and bank.total_seconds == pytest.approx(sum(sizes) / SR)
+    assert len(bank) == 5 and bank.audio.numel() == sum(sizes)
     crops = bank.sample(256, 1000, generator=torch.Generator(device).manual_seed(0))
     assert crops.shape == (256, 1, 1000) and crops.device.type == device
     seen = set()

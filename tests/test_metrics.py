@@ -30,7 +30,9 @@ def test_si_sdr_matches_hand_computed_projection():
     x = np.sin(2 * np.pi * 220 * np.arange(8000) / SR) + 0.3 * np.sin(
         2 * np.pi * 530 * np.arange(8000) / SR
     )
+    x -= x.mean()  # the standard SI-SDR is zero-mean (Le Roux et al. 2019): centre by hand
     e = rng.standard_normal(8000)
+    e -= e.mean()
     e -= (e @ x) / (x @ x) * x  # orthogonal to x: the projection of a*x + e on x is exactly a*x
     a = 0.7
     e *= math.sqrt((a * a * (x @ x)) / (e @ e) / 10 ** (7.0 / 10))  # make the ratio exactly 7 dB
@@ -44,9 +46,12 @@ def test_si_sdr_matches_hand_computed_projection():
     assert float(got[0]) == pytest.approx(expected, abs=1e-3)
 
     # A general (non-orthogonal) error: project by hand.
-    est2 = 1.3 * x + 0.5 * rng.standard_normal(8000)
-    alpha = (est2 @ x) / (x @ x)
-    hand = 10 * math.log10(((alpha * x) @ (alpha * x)) / ((est2 - alpha * x) @ (est2 - alpha * x)))
+    est2 = 1.3 * x + 0.5 * rng.standard_normal(8000) + 0.2  # the offset must not count
+    est2c = est2 - est2.mean()
+    alpha = (est2c @ x) / (x @ x)
+    hand = 10 * math.log10(
+        ((alpha * x) @ (alpha * x)) / ((est2c - alpha * x) @ (est2c - alpha * x))
+    )
     got2 = M.si_sdr(
         torch.tensor(est2, dtype=torch.float32)[None], torch.tensor(x, dtype=torch.float32)[None]
     )

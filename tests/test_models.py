@@ -93,8 +93,8 @@ def test_parameter_counts_and_describe(name: str) -> None:
         assert n < 2_000_000
 
 
-def test_seed_dense_parameter_count_on_meta_device() -> None:
-    config = DenseAutoencoder.seed_config()
+def test_original_dense_parameter_count_on_meta_device() -> None:
+    config = DenseAutoencoder.original_config()
     assert config["frame_length"] == 70000 and config["sample_rate"] == 48000
     with torch.device("meta"):  # no memory is allocated for the ~578M weights
         model = DenseAutoencoder(**config)

@@ -1,4 +1,4 @@
-"""Tests for noise.py: exact SNRs, noise colours, the seed's recipe, Corruption and corrupt_file."""
+"""Tests for noise.py: exact SNRs, noise colours, the original recipe, Corruption and corrupt_file."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ from audio_denoise_utils.noise import (
     measure_snr,
     mix_at_snr,
     normalize,
+    original_awgn,
+    original_corrupt,
+    original_multiplicative_noise,
     random_gain,
-    seed_awgn,
-    seed_corrupt,
-    seed_multiplicative_noise,
 )
 
 SR = 16_000
@@ -142,7 +142,7 @@ def test_colored_noise_rejects_unknown_color() -> None:
         colored_noise(100, "violet", seed=0)
 
 
-# ---------------------------------------------------------------- the seed's recipe
+# ---------------------------------------------------------------- the original recipe
 
 
 def test_normalize() -> None:
@@ -154,9 +154,9 @@ def test_normalize() -> None:
     assert normalize(tone()).abs().max() == pytest.approx(1.0)
 
 
-def test_seed_multiplicative_factors_are_one_or_two() -> None:
+def test_original_multiplicative_factors_are_one_or_two() -> None:
     x = normalize(batch(2, seconds=1.0))
-    y = seed_multiplicative_noise(x, seed=0)
+    y = original_multiplicative_noise(x, seed=0)
     nz = x.abs() > 1e-3
     ratio = (y[nz] / x[nz]).double()
     is_one, is_two = (ratio - 1).abs() < 1e-6, (ratio - 2).abs() < 1e-6
@@ -166,22 +166,24 @@ def test_seed_multiplicative_factors_are_one_or_two() -> None:
     assert torch.allclose(measure_snr(x, y), torch.full((2,), 10 * math.log10(2)), atol=0.3)
 
 
-def test_seed_awgn_is_only_approximate() -> None:
+def test_original_awgn_is_only_approximate() -> None:
     clean = normalize(torch.cat([batch(4, seconds=1.0)] * 4))
-    noisy = seed_awgn(clean, 10.0, seed=5)
+    noisy = original_awgn(clean, 10.0, seed=5)
     measured = measure_snr(clean, noisy)
     assert torch.allclose(measured, torch.full((16,), 10.0), atol=0.5)
     assert float((measured - 10.0).abs().max()) > 1e-3  # expected power, not exact power
 
 
-def test_seed_corrupt() -> None:
+def test_original_corrupt() -> None:
     clean = batch(3, seconds=1.0)
-    additive = seed_corrupt(clean, 15.0, seed=1, multiplicative=False)
+    additive = original_corrupt(clean, 15.0, seed=1, multiplicative=False)
     assert torch.allclose(measure_snr(normalize(clean), additive), torch.full((3,), 15.0), atol=0.5)
-    full = seed_corrupt(clean, 15.0, seed=1)
+    full = original_corrupt(clean, 15.0, seed=1)
     assert full.shape == clean.shape
     assert float(measure_snr(normalize(clean), full).max()) < 5.0  # the {1, 2} step dominates
-    assert torch.equal(full, seed_corrupt(clean, 15.0, generator=torch.Generator().manual_seed(1)))
+    assert torch.equal(
+        full, original_corrupt(clean, 15.0, generator=torch.Generator().manual_seed(1))
+    )
 
 
 # ---------------------------------------------------------------- gain and modulation
@@ -359,12 +361,12 @@ def test_corrupt_file_bad_input(tmp_path: Path) -> None:
     assert not (tmp_path / "out.wav").exists()
 
 
-def test_corruption_seed_kind_reproduces_the_seed_procedure():
-    """noise="seed": x{1,2} per sample on top of ~SNR white noise, at the clean clip's own level."""
+def test_corruption_original_kind_reproduces_the_original_procedure():
+    """noise="original": x{1,2} per sample on top of ~SNR white noise, at the clean clip's own level."""
     gen = torch.Generator().manual_seed(0)
     t = torch.arange(16000) / 16000
     clean = (0.3 * torch.sin(2 * torch.pi * 220 * t)).reshape(1, 1, -1).repeat(2, 1, 1)
-    noisy = Corruption(snr_db=50.0, noise="seed")(clean, gen)
+    noisy = Corruption(snr_db=50.0, noise="original")(clean, gen)
     ratio = noisy / clean
     loud = (
         clean.abs() > 0.1
@@ -375,5 +377,5 @@ def test_corruption_seed_kind_reproduces_the_seed_procedure():
     assert torch.allclose(
         measure_snr(clean, noisy), torch.full((2,), 3.0), atol=1.0
     )  # ~3 dB whatever asked
-    with pytest.raises(ValueError, match="seed"):
-        Corruption(noise=("seed", "white"))
+    with pytest.raises(ValueError, match="original"):
+        Corruption(noise=("original", "white"))

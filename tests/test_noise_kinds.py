@@ -128,7 +128,7 @@ def test_recorded_noise_crops_loops_and_normalises():
         recorded_noise([torch.zeros(10)], 100, seed=0)
 
 
-@pytest.mark.parametrize("kind", [k for k in NOISE_KINDS if k not in ("seed",)])
+@pytest.mark.parametrize("kind", [k for k in NOISE_KINDS if k not in ("original",)])
 @pytest.mark.parametrize("snr", [-5.0, 0.0, 20.0])
 def test_add_noise_is_exact_for_every_kind(kind, snr):
     clean = speechlike(batch=3)
@@ -182,7 +182,7 @@ def test_cli_lists_the_same_kinds_as_noise_py():
     from audio_denoise_utils import cli
 
     assert cli.SYNTHETIC_KINDS == SYNTHETIC_KINDS
-    assert set(cli.TRAIN_NOISE_KINDS) == set(NOISE_KINDS) - {"seed"}
+    assert set(cli.TRAIN_NOISE_KINDS) == set(NOISE_KINDS) - {"original"}
 
 
 def test_corrupt_file_with_hum_at_the_files_own_rate(tmp_path):
@@ -213,22 +213,22 @@ def test_training_config_reads_recorded_noise_from_a_folder(tmp_path):
     import soundfile as sf
 
     from audio_denoise_utils.errors import AudioDenoiseError
-    from audio_denoise_utils.training import TrainConfig, _make_corruption
+    from audio_denoise_utils.training import TrainConfig, make_corruption
 
     folder = tmp_path / "noise"
     folder.mkdir()
     sf.write(folder / "fan.wav", (0.1 * torch.randn(8000)).numpy(), 8000)  # resampled to 16 kHz
     (folder / "notes.txt").write_text("not audio")
     config = TrainConfig(noise=("white", "recorded"), noise_dir=str(folder))
-    corruption = _make_corruption(config)
+    corruption = make_corruption(config)
     assert len(corruption.noise_clips) == 1 and corruption.noise_clips[0].shape == (1, 16000)
     clean = speechlike(batch=4)
     noisy, ref = corruption(clean, torch.Generator().manual_seed(0), return_reference=True)
     snr = measure_snr(ref, noisy)
     assert bool(((snr >= -5.01) & (snr <= 20.01)).all())
     with pytest.raises(AudioDenoiseError, match="fetch_real_noise"):
-        _make_corruption(TrainConfig(noise=("recorded",), noise_dir=str(tmp_path / "missing")))
+        make_corruption(TrainConfig(noise=("recorded",), noise_dir=str(tmp_path / "missing")))
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(AudioDenoiseError, match="no audio files"):
-        _make_corruption(TrainConfig(noise=("recorded",), noise_dir=str(empty)))
+        make_corruption(TrainConfig(noise=("recorded",), noise_dir=str(empty)))

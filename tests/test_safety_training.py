@@ -40,7 +40,7 @@ def data(tmp_path, monkeypatch):
 
     def small_fit(model, train_clips, val_clips, config, **kwargs):
         # Real optimiser steps on short crops: the safety logic, not the model, is under test.
-        small = dataclasses.replace(config, segment_seconds=0.25, speed_perturb=(), num_threads=1)
+        small = dataclasses.replace(config, segment_seconds=0.25, speed_perturb=())
         return real_fit(model, train_clips, val_clips, small, **kwargs)
 
     monkeypatch.setattr(training, "fit", small_fit)
@@ -51,14 +51,13 @@ def scripted_validation(monkeypatch, scores: list[float], interrupt_at: int | No
     """Replace validation by the given SI-SDR scores (one per epoch); Ctrl-C at epoch ``interrupt_at``."""
     calls = {"n": 0}
 
-    def fake(model, pairs, loss_fn, device, amp_dtype, batch_size, ddp):
+    def fake(model, pairs, engine=None, metric=None):
         calls["n"] += 1
         if interrupt_at is not None and calls["n"] == interrupt_at:
             raise KeyboardInterrupt
-        score = scores[calls["n"] - 1]
-        return -score, score
+        return scores[calls["n"] - 1]
 
-    monkeypatch.setattr(training, "_validate", fake)
+    monkeypatch.setattr(training, "validate", fake)
     return calls
 
 

@@ -182,7 +182,7 @@ def test_noise_panel_multiplicative_toggles():
     assert abs(measured(panel) - 20.0) > 0.1 and "multiplicative" in panel.snr_label.value
     panel.multiplicative.value = False
     assert torch.equal(panel.noisy, additive)
-    panel.seed_multiplicative.value = True
+    panel.original_multiplicative.value = True
     # Doubling a random half of the samples leaves about 3 dB SNR whatever was asked.
     assert measured(panel) < 5.0
 
@@ -404,3 +404,55 @@ def test_upload_panel_in_colab_hides_the_button_and_downloads_only_when_asked(
     out, out_sr = sf.read(downloads[0], always_2d=True)
     assert out_sr == SR and out.shape == (int(0.3 * SR), 1)
     assert np.abs(out[:, 0] - panel.denoised[0].numpy()).max() <= LSB
+
+
+def widget_texts(widget) -> list[str]:
+    """Every text a rendered widget tree shows: HTML values, descriptions, player labels."""
+    texts = []
+    for name in ("value", "description", "tooltip"):
+        value = getattr(widget, name, None)
+        if isinstance(value, str):
+            texts.append(value)
+    for child in getattr(widget, "children", ()):
+        texts += widget_texts(child)
+    return texts
+
+
+def all_titles(figure) -> list[str]:
+    """Every axes title of a figure, in all three title positions."""
+    return [ax.get_title(loc) for ax in figure.axes for loc in ("left", "center", "right")]
+
+
+def test_ab_panel_blind_mode_shows_no_score_until_reveal():
+    def halve(noisy):  # a rival that only changes the level
+        return 0.5 * noisy
+
+    clips = [tone(0.3), tone(0.3, f0=300.0)]
+    panel = widgets.ABPanel(LowPass(), clips, SR, seed=2, rival=halve, rival_name="half")
+    panel.blind.value = True
+    for snr in (0.0, 5.0, 10.0):
+        panel.snr.value = snr
+        assert set(panel.ab_order) == {"denoised", "half"}  # two outputs, not noisy vs denoised
+        shown = " ".join(widget_texts(panel.widget))
+        titles = " ".join(all_titles(panel.figure))
+        for text in (shown, titles):
+            assert not re.search(r"\d\s*dB", text), text  # no "12.3 dB" anywhere
+            for score in (panel.si_sdr_noisy, panel.si_sdr_denoised, panel.si_sdr_rival):
+                assert f"{score:.1f}" not in text
+        assert {t for t in all_titles(panel.figure) if t} == {
+            "A",
+            "B",
+            "clean (reference)",
+        }
+        assert "Which sounds better" in panel.reveal_label.value
+    panel.reveal_button.click()
+    titles = " ".join(all_titles(panel.figure))
+    assert f"{panel.si_sdr_denoised:.1f}" in titles and f"{panel.si_sdr_rival:.1f}" in titles
+    assert f"half <b>{panel.si_sdr_rival:.2f} dB</b>" in panel.metrics_label.value
+    panel.blind.value = False
+    assert [label_text(p) for p in panel.players.children] == [
+        "<b>noisy</b>",
+        "<b>denoised</b>",
+        "<b>half</b>",
+        "<b>clean</b>",
+    ]

@@ -2,6 +2,8 @@
 
 Each helper returns the value it checked (converted where that is safe), so callers read
 ``sr = check_sample_rate(sr)``.
+
+Engine code: not course material.
 """
 
 from __future__ import annotations

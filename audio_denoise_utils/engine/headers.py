@@ -3,6 +3,8 @@
 libsndfile trusts what a header says. A sample rate of 0 or 4 GHz, a channel count in the
 thousands or a data chunk longer than the file would otherwise surface as a crash deep inside
 resampling, or as a huge allocation. These checks turn each into one AudioLoadError naming the file.
+
+Engine code: not course material.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ the old marker again describes exactly the old files. The moves run with those s
 only a hard kill or a power cut can stop them half-way; then the journal stays, ``is_complete``
 says False, and the next download run finishes the rollback (or the commit) with
 :func:`recover` before doing anything else.
+
+Engine code: not course material.
 """
 
 from __future__ import annotations

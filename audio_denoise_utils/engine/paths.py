@@ -1,6 +1,8 @@
 """Output-path safety: no command writes over one of its inputs, or discovers too late it cannot write.
 
 Every check runs before any work, so a refused command has changed nothing.
+
+Engine code: not course material.
 """
 
 from __future__ import annotations

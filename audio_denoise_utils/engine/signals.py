@@ -2,6 +2,8 @@
 
 Python turns SIGINT into KeyboardInterrupt but dies on SIGTERM without unwinding, which would
 leave temporary files behind. :func:`terminate_gracefully` makes SIGTERM raise too.
+
+Engine code: not course material.
 """
 
 from __future__ import annotations
