@@ -106,9 +106,11 @@ def to_mono(wav: torch.Tensor) -> torch.Tensor:
 
 def resample(wav: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor:
     """Return ``wav`` (..., time) resampled from ``orig_sr`` to ``new_sr`` (band-limited sinc)."""
+    orig_sr = check_sample_rate(orig_sr, "resample: original sample rate")
+    new_sr = check_sample_rate(new_sr, "resample: target sample rate")
     if orig_sr == new_sr:
         return wav
-    g = math.gcd(int(orig_sr), int(new_sr))
+    g = math.gcd(orig_sr, new_sr)
     if (orig_sr // g) * (new_sr // g) > _MAX_SINC_KERNEL:
         return _resample_soxr(wav, orig_sr, new_sr)
     import torchaudio.functional as AF  # imported lazily: torchaudio is slow to import
@@ -139,6 +141,7 @@ def _resample_soxr(wav: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor
 
 def load_audio(path: PathLike, sr: int = DEFAULT_SR, mono: bool = True) -> torch.Tensor:
     """Return the file as a float32 tensor (1, time) at ``sr`` (or (channels, time) if not mono)."""
+    sr = check_sample_rate(sr, "load_audio: target sample rate")  # before reading anything
     wav, file_sr = read_audio(path)
     if mono:
         wav = to_mono(wav)

@@ -104,6 +104,24 @@ def run_folder(out: Path) -> Path:
     return out.parent / f"{out.stem}.run"
 
 
+def _refuse_writing_into_inputs(args: argparse.Namespace, out: Path, run_dir: Path) -> None:
+    """Raise OutputError if the checkpoint or its run folder would land inside training inputs."""
+    from .errors import OutputError
+    from .ravdess import default_data_dir
+
+    folders = [Path(args.data) if args.data is not None else default_data_dir()]
+    if getattr(args, "noise_dir", None):
+        folders.append(Path(args.noise_dir))
+    for folder in folders:
+        root = folder.resolve()
+        for path, what in ((out, "checkpoint"), (run_dir, "run folder")):
+            if path.resolve() == root or path.resolve().is_relative_to(root):
+                raise OutputError(
+                    f"{path}: the {what} would be written inside the training data {folder}; "
+                    "choose an --out outside it"
+                )
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a model (defaults: the course's best recipe) and write its checkpoint.
 
@@ -127,6 +145,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     last = run_dir / "last.pt"
     args.interrupt_hint = f"run the same command with --resume to continue from {last}"
     # Every output is checked before any audio is decoded or any step is trained.
+    _refuse_writing_into_inputs(args, out, run_dir)
     check_writable_file(out, "checkpoint")
     check_writable_dir(run_dir, "run folder")
     overrides = _train_overrides(args)

@@ -317,7 +317,15 @@ def mix_at_snr(
         raise InvalidArgumentError(
             "the noise is silent (all zeros) for a non-silent clip: no SNR can be reached"
         )
+    if not bool(torch.isfinite(p_clean).all() and torch.isfinite(p_noise).all()):
+        raise InvalidArgumentError("clean or noise holds NaN or Inf samples: no SNR can be reached")
+    if isinstance(snr_db, str) or not isinstance(snr_db, int | float | torch.Tensor):
+        raise InvalidArgumentError(f"snr_db must be a number of dB, got {snr_db!r}")
     snr = _per_clip(snr_db, c.shape[0], c.device, acc)
+    if not bool(((snr >= MIN_FILE_SNR_DB) & (snr <= MAX_FILE_SNR_DB)).all()):
+        raise InvalidArgumentError(
+            f"snr_db must lie in [{MIN_FILE_SNR_DB:g}, {MAX_FILE_SNR_DB:g}] dB (finite), got {snr_db}"
+        )
     scale = torch.where(
         p_clean > 0,
         torch.sqrt(p_clean / (p_noise.clamp_min(torch.finfo(acc).tiny) * 10 ** (snr / 10))),

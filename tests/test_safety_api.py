@@ -10,7 +10,17 @@ from __future__ import annotations
 import pytest
 import torch
 
-from audio_denoise_utils import baselines, enhance, metrics, models, noise, plots, ravdess, training
+from audio_denoise_utils import (
+    audio,
+    baselines,
+    enhance,
+    metrics,
+    models,
+    noise,
+    plots,
+    ravdess,
+    training,
+)
 from audio_denoise_utils.errors import AudioDenoiseError
 
 X = 0.1 * torch.randn(1, 16000, generator=torch.Generator().manual_seed(0))
@@ -23,6 +33,15 @@ CASES = {
     "add_noise kind": (lambda: noise.add_noise(X, 5, kind="purple"), "purple"),
     "add_noise seed": (lambda: noise.add_noise(X, 5, seed=-1), "out of range"),
     "mix_at_snr shapes": (lambda: noise.mix_at_snr(X, torch.randn(1, 10), 5), "does not fit"),
+    "mix_at_snr nan clean": (
+        lambda: noise.mix_at_snr(torch.full((1, 100), float("nan")), torch.randn(1, 100), 5),
+        "NaN or Inf",
+    ),
+    "mix_at_snr str snr": (lambda: noise.mix_at_snr(X, torch.randn(1, 16000), "5"), "number"),
+    "add_noise absurd snr": (lambda: noise.add_noise(X, -1000, seed=0), "[-50, 100]"),
+    "load_audio sr 0": (lambda: audio.load_audio(__file__, sr=0), "target sample rate"),
+    "load_audio sr nan": (lambda: audio.load_audio(__file__, sr=float("nan")), "sample rate"),
+    "load_audio sr 1e9": (lambda: audio.load_audio(__file__, sr=10**9), "outside the range"),
     "measure_snr shapes": (lambda: noise.measure_snr(X, X[:, :10]), "differ in shape"),
     "normalize channels": (lambda: noise.normalize(torch.randn(3, 100)), "(3, 100)"),
     "colored_noise size": (lambda: noise.colored_noise(-5), ">= 1"),

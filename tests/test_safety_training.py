@@ -84,6 +84,20 @@ def test_existing_out_is_refused_before_any_training(data, tmp_path, capsys, mon
     assert out.read_bytes() == b"a model the learner trained for hours"
 
 
+def test_train_never_writes_into_its_own_data(data, tmp_path, capsys, monkeypatch):
+    # A checkpoint over a training clip (even with --overwrite) or a run folder among the clips
+    # would destroy the data set: refused before any work, nothing created inside the data.
+    clip = sorted(data.rglob("*.wav"))[0]
+    before = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
+    calls = scripted_validation(monkeypatch, [1.0])
+    for out in (clip, data / "model.pt", data / "Actor_01" / "new.pt"):
+        code, _, err = train(capsys, data, out, "--epochs", "1", "--overwrite")
+        line = one_error_line(err)
+        assert code == 1 and "inside the training data" in line and str(out) in line
+    assert {p: p.read_bytes() for p in data.rglob("*") if p.is_file()} == before
+    assert not list(data.rglob("*.run")) and calls["n"] == 0
+
+
 def test_interrupted_run_resumes_and_only_a_better_model_replaces_out(
     data, tmp_path, capsys, monkeypatch
 ):
