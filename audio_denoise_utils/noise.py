@@ -35,6 +35,8 @@ NOISE_KINDS = (
 COLOR_EXPONENTS = {"white": 0.0, "pink": 1.0, "brown": 2.0}
 
 Range = float | tuple[float, float]
+#: SNRs the package mixes at: beyond them float32 audio cannot show the asked value.
+MIN_FILE_SNR_DB, MAX_FILE_SNR_DB = -50.0, 100.0
 
 
 # --------------------------------------------------------------------------------------------

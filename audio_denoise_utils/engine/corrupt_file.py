@@ -18,6 +18,8 @@ from ..audio import output_format, read_audio, to_mono, write_frames
 from ..errors import AudioDenoiseError, AudioLevelWarning, AudioLoadError, InvalidArgumentError
 from ..files import atomic_write
 from ..noise import (
+    MAX_FILE_SNR_DB,
+    MIN_FILE_SNR_DB,
     SYNTHETIC_KINDS,
     amplitude_modulation,
     make_generator,
@@ -27,9 +29,6 @@ from ..noise import (
 )
 from .checks import check_number, check_seed
 from .headers import riff_chunks
-
-#: SNRs ``corrupt_file`` accepts: beyond them float32 files cannot show the asked value.
-MIN_FILE_SNR_DB, MAX_FILE_SNR_DB = -50.0, 100.0
 
 
 def _zero_wav_peak_timestamp(path: Path) -> None:
