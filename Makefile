@@ -40,7 +40,7 @@ nbtest: setup
 
 test: lint pytest nbtest
 
-## The Colab job of CI: Colab's pins in a Python 3.13 venv (.venv-colab, reused while
+## The Colab job of CI: Colab's pins in a Python 3.13 venv (~/.cache/audio-denoise-ci, reused while
 ## ci/colab-constraints.txt is unchanged), the set-up cell's install, widget tests, notebooks.
 colab-ci:
 	bash ci/colab_job.sh
@@ -60,7 +60,8 @@ bench: setup
 	$(BIN)/python benchmarks/quality.py --checkpoint default=checkpoints/default.pt --pitch
 	$(BIN)/python benchmarks/speed.py
 
-## Regenerate the bundled sample (needs espeak-ng, flite; see data/README.md).
+## Regenerate the bundled sample (needs sox, flite, espeak-ng, festival and its voices: the apt-get
+## line in data/README.md; the script names any missing one).
 sample: setup
 	$(BIN)/python scripts/make_sample.py
 

@@ -15,11 +15,12 @@
 # Usage: ci/colab_job.sh [--prepare]   (--prepare: only build or check the cached venv)
 # Cost: the first run downloads and installs torch's CUDA wheels for Python 3.13 (several GB; pip
 # caches them); later runs reuse the venv.
-# Environment: COLAB_VENV (default .venv-colab), PYTHON313 (a python3.13 to use).
+# Environment: COLAB_VENV (default: ~/.cache/audio-denoise-ci/venv-colab, outside the checkout so
+# that CI's fresh clones reuse it), PYTHON313 (a python3.13 to use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-VENV=${COLAB_VENV:-$ROOT/.venv-colab}
+VENV=${COLAB_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/audio-denoise-ci/venv-colab}
 CONSTRAINTS=ci/colab-constraints.txt
 WORK=$ROOT/build/colab-ci
 T0=$(date +%s)

@@ -8,7 +8,7 @@ fixed pitch and vocal-tract-length (formant) setting, and the eight emotions are
 Debian packages it needs (plus this repository's .venv for numpy/soundfile):
 
     apt-get install -y sox flite espeak-ng festival \\
-        festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+        festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts festvox-italp16k
 
 Run it with ``make sample`` (= ``.venv/bin/python scripts/make_sample.py``). It is deterministic:
 every choice is fixed in the tables below and the synthesizers have no randomness, so a rerun with
@@ -43,7 +43,7 @@ PAD_S = 0.15  # silence kept before and after the speech
 TRIM_DB = 45.0  # frames quieter than (loudest frame - TRIM_DB) count as silence
 CLIPS_PER_ACTOR = 10
 MAX_TOTAL_BYTES = 7_500_000
-APT_PACKAGES = "sox flite espeak-ng festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"
+APT_PACKAGES = "sox flite espeak-ng festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts festvox-italp16k"
 
 
 @dataclass(frozen=True)
@@ -59,24 +59,69 @@ class Actor:
     rate: float  # base speaking rate (1 = the voice's default)
     native_f0: float  # the voice's own mean pitch, used where the engine cannot set pitch
     description: str
+    # Who recorded the voice's source data. One person reached through two engines (Kal in flite
+    # and festival, SLT in flite and festival HTS) is one speaker; espeak-ng has no recording, its
+    # formant variants are distinct synthetic voices.
+    speaker: str
 
 
-# Each recorded source voice is used by at most two actors, then only across genders, and the
-# formant-synthesised espeak-ng voices (robotic) are a minority so the model hears mostly
-# natural-sounding spectra.
+# Training and validation actors (01-10) reuse recorded speakers with other pitch and formant
+# settings; the formant-synthesised espeak-ng voices (robotic) are a minority so the model hears
+# mostly natural-sounding spectra. The test actors of the sample's split (11 and 12, see
+# ravdess.split_by_actor) use speakers no other actor uses, so "speakers never heard" holds
+# (tests/test_sample_data.py checks it from the `speaker` column). Debian (main) has no recorded
+# English voice left for actor 12, so she is the Italian female diphone voice of festvox-italp16k
+# reading the English sentences through ITALIAN_LEXICON (Italian-accented English).
 ACTORS: tuple[Actor, ...] = (
-    Actor(1, "flite", "kal16", 108, 18, 1.00, 1.00, 89, "US male diphone (Kal)"),
-    Actor(2, "flite", "slt", 192, 32, 1.00, 1.02, 173, "US female statistical (SLT)"),
-    Actor(3, "flite", "awb", 122, 20, 0.96, 0.97, 131, "Scottish male statistical (AWB)"),
-    Actor(4, "festival", "cmu_us_slt_arctic_hts", 205, 0, 1.03, 1.05, 178, "US female HTS (SLT)"),
-    Actor(5, "flite", "rms", 92, 0, 1.00, 1.00, 97, "US male statistical (RMS)"),
-    Actor(6, "flite", "awb", 212, 36, 1.18, 1.00, 131, "AWB, formants +18%: female"),
-    Actor(7, "festival", "ked_diphone", 112, 20, 0.95, 1.04, 100, "US male diphone (KED)"),
-    Actor(8, "festival", "kal_diphone", 218, 34, 1.20, 0.98, 100, "Kal, formants +20%: female"),
-    Actor(9, "flite", "slt", 118, 20, 0.84, 1.00, 173, "SLT, formants -16%: male"),
-    Actor(10, "espeak-ng", "en-us+f3", 200, 0, 1.00, 0.95, 200, "espeak-ng en-us+f3 (formant)"),
-    Actor(11, "espeak-ng", "en-gb-x-rp+m3", 104, 0, 1.00, 1.00, 104, "espeak-ng RP + m3"),
-    Actor(12, "flite", "kal16", 202, 30, 1.22, 1.03, 89, "Kal16, formants +22%: female"),
+    Actor(1, "flite", "kal16", 108, 18, 1.00, 1.00, 89, "US male diphone (Kal)", "Kal"),
+    Actor(2, "flite", "slt", 192, 32, 1.00, 1.02, 173, "US female statistical (SLT)", "SLT"),
+    Actor(3, "flite", "awb", 122, 20, 0.96, 0.97, 131, "Scottish male statistical (AWB)", "AWB"),
+    Actor(
+        4,
+        "festival",
+        "cmu_us_slt_arctic_hts",
+        205,
+        0,
+        1.03,
+        1.05,
+        178,
+        "US female HTS (SLT)",
+        "SLT",
+    ),
+    Actor(5, "flite", "rms", 92, 0, 1.00, 1.00, 97, "US male statistical (RMS)", "RMS"),
+    Actor(6, "flite", "awb", 212, 36, 1.18, 1.00, 131, "AWB, formants +18%: female", "AWB"),
+    Actor(7, "festival", "ked_diphone", 112, 20, 0.95, 1.04, 100, "US male diphone (KED)", "KED"),
+    Actor(
+        8, "festival", "kal_diphone", 218, 34, 1.20, 0.98, 100, "Kal, formants +20%: female", "Kal"
+    ),
+    Actor(9, "flite", "slt", 118, 20, 0.84, 1.00, 173, "SLT, formants -16%: male", "SLT"),
+    Actor(
+        10,
+        "espeak-ng",
+        "en-us+f3",
+        200,
+        0,
+        1.00,
+        0.95,
+        200,
+        "espeak-ng en-us+f3 (formant)",
+        "espeak-ng f3",
+    ),
+    Actor(
+        11,
+        "espeak-ng",
+        "en-gb-x-rp+m3",
+        104,
+        0,
+        1.00,
+        1.00,
+        104,
+        "espeak-ng RP + m3",
+        "espeak-ng m3",
+    ),
+    Actor(
+        12, "festival", "lp_diphone", 210, 0, 1.00, 1.00, 208, "Italian female diphone (LP)", "LP"
+    ),
 )
 
 
@@ -162,6 +207,40 @@ def targets(clip: Clip) -> tuple[float, float, float, float]:
     return f0, f0_std, rate, min(level + jitter, -1.0)
 
 
+# The Italian voice (lp_diphone) reads the two English sentences through these entries, written
+# in its phone set (stress 1 = stressed syllable): English words through Italian letter-to-sound
+# rules come out misread, and "by" is spelt letter by letter ("bi ipsilon"), so it is respelt
+# "bai" before the tokenizer sees it. The result is Italian-accented English.
+ITALIAN_LEXICON = " ".join(
+    f'(lex.add.entry \'("{word}" nil {phones}))'
+    for word, phones in (
+        ("kids", "(((k i1 d s) 1))"),
+        ("dogs", "(((d O1 g s) 1))"),
+        ("are", "(((a r) 0))"),
+        ("talking", "(((t O1) 1) ((k i n) 0))"),
+        ("sitting", "(((s i1) 1) ((t i n) 0))"),
+        ("bai", "(((b a1 i) 1))"),
+        ("the", "(((d e) 0))"),
+        ("door", "(((d O1 r) 1))"),
+    )
+)
+FOREIGN_LEXICONS: dict[str, tuple[str, dict[str, str]]] = {
+    "lp_diphone": (ITALIAN_LEXICON, {"by": "bai"}),
+}
+
+
+def _respell(text: str, respell: dict[str, str]) -> str:
+    """Return ``text`` with whole words replaced by their respellings (case kept for the first)."""
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        core = word.rstrip(".!?")
+        if core.lower() in respell:
+            new = respell[core.lower()]
+            new = new.capitalize() if core[:1].isupper() else new
+            words[i] = new + word[len(core) :]
+    return " ".join(words)
+
+
 def _run(cmd: list[str], what: str) -> None:
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
@@ -193,6 +272,13 @@ def synthesize(clip: Clip, tmp: Path) -> np.ndarray:
         if a.voice.endswith("_hts"):
             # HTS: speed through the engine's -r; its pitch model ignores intonation targets.
             setup = f'(set! hts_engine_params (append hts_engine_params (list \'("-r" {syn_rate:.4f}))))'
+            pitch_fix = 1200 * math.log2(syn_f0 / a.native_f0)
+        elif a.voice in FOREIGN_LEXICONS:
+            # A non-English voice: its own intonation model (pitch set by sox), English words
+            # spoken through phone strings in its language, speed through Duration_Stretch.
+            lexicon, respell = FOREIGN_LEXICONS[a.voice]
+            (tmp / "text.txt").write_text(_respell(text, respell) + "\n")
+            setup = f"{lexicon} (Parameter.set 'Duration_Stretch {1 / syn_rate:.4f})"
             pitch_fix = 1200 * math.log2(syn_f0 / a.native_f0)
         else:
             setup = (
@@ -257,6 +343,13 @@ def trim_and_level(wav: np.ndarray, peak_dbfs: float) -> np.ndarray:
 def check_tools() -> None:
     """Exit with the apt-get line if a synthesizer is missing."""
     missing = [t for t in ("sox", "flite", "espeak-ng", "text2wave") if shutil.which(t) is None]
+    # A festival voice that is not installed fails only at synthesis, deep inside text2wave.
+    voices = Path("/usr/share/festival/voices")
+    missing += [
+        f"festival voice {a.voice}"
+        for a in ACTORS
+        if a.engine == "festival" and not any(voices.glob(f"*/{a.voice}"))
+    ]
     if missing:
         sys.exit(f"error: missing {', '.join(missing)}; install: apt-get install -y {APT_PACKAGES}")
 

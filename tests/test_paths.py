@@ -126,7 +126,7 @@ def test_a_read_only_install_trains_and_evaluates(tmp_path):
         assert sorted(str(p) for p in site.rglob("*")) == before  # nothing written in the package
         assert list(work.iterdir()) == []  # nor in the working folder
         # Without data and without a checkout: one clear line, no traceback.
-        nodata = cli("train", "--epochs", "1")
+        nodata = cli("train", "--epochs", "1", "--overwrite")  # --out exists from above
         assert nodata.returncode == 1 and nodata.stderr.startswith("error: no RAVDESS")
         assert "Traceback" not in nodata.stderr
     finally:

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from audio_denoise_utils.audio import audio_info, load_audio
-from audio_denoise_utils.ravdess import parse_filename
+from audio_denoise_utils.ravdess import STATEMENTS, list_clips, parse_filename, split_by_actor
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -84,6 +84,51 @@ def test_sample_is_exactly_what_make_sample_plans() -> None:
     # Each actor's voice matches the RAVDESS gender convention: odd male, even female.
     for actor in make_sample.ACTORS:
         assert (actor.f0 < 150) == (actor.number % 2 == 1), actor
+
+
+# Voices that are one recorded person reached through different engines or builds.
+SAME_PERSON = {
+    "Kal": {("flite", "kal"), ("flite", "kal16"), ("festival", "kal_diphone")},
+    "SLT": {("flite", "slt"), ("festival", "cmu_us_slt_arctic_hts")},
+    "AWB": {("flite", "awb"), ("flite", "awb_time")},
+    "KED": {("festival", "ked_diphone")},
+    "RMS": {("flite", "rms")},
+}
+
+
+def test_sample_test_speakers_are_never_heard_in_training_or_validation() -> None:
+    make_sample = _script("make_sample")
+    actors = {a.number: a for a in make_sample.ACTORS}
+    # The speaker labels are honest: one voice, one label; one person, one label across engines.
+    for a in actors.values():
+        same_voice = {
+            b.speaker for b in actors.values() if (b.engine, b.voice) == (a.engine, a.voice)
+        }
+        assert same_voice == {a.speaker}, f"voice {a.voice} carries labels {same_voice}"
+        for person, voices in SAME_PERSON.items():
+            if (a.engine, a.voice) in voices:
+                assert a.speaker == person, f"actor {a.number} ({a.voice}) is {person}"
+    # The split the course uses on the sample (ravdess.split_by_actor's default).
+    splits = split_by_actor(list_clips(SAMPLE))
+    heard = {s: {actors[int(n)].speaker for n in splits[s]["actor"].unique()} for s in splits}
+    test_actors = sorted(int(n) for n in splits["test"]["actor"].unique())
+    assert test_actors, "empty test split"
+    assert not heard["test"] & heard["train"], (
+        f"test actors {test_actors} share {heard['test'] & heard['train']}"
+    )
+    assert not heard["test"] & heard["val"], (
+        f"test actors {test_actors} share {heard['test'] & heard['val']}"
+    )
+
+
+def test_italian_voice_reads_every_word_of_the_statements_from_its_lexicon() -> None:
+    make_sample = _script("make_sample")
+    lexicon, respell = make_sample.FOREIGN_LEXICONS["lp_diphone"]
+    for text in STATEMENTS.values():
+        spoken = make_sample._respell(text + "?", respell)
+        assert spoken.endswith("?") and " by " not in spoken, spoken
+        for word in spoken.rstrip("?").lower().split():
+            assert f'(lex.add.entry \'("{word}" nil' in lexicon, word
 
 
 def test_trim_and_level_pads_and_sets_peak() -> None:
