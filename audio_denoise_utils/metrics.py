@@ -204,18 +204,7 @@ def evaluate(
     """
     import pandas as pd
 
-    _check_metric_names(metrics)
-    if "noisy" in methods:
-        raise MetricInputError(
-            'evaluate: the method name "noisy" is reserved for the unprocessed input'
-        )
-    if len(clean_clips) == 0:
-        raise MetricInputError("evaluate: no clean clips given")
-    if len(snrs) == 0:
-        raise MetricInputError("evaluate: no input SNRs given")
-    snrs = [check_number(v, "evaluate: input SNR", low=-50, high=100, unit="dB") for v in snrs]
-    seed = check_seed(seed)
-    clips = [_as_clip(c, i) for i, c in enumerate(clean_clips)]
+    clips, snrs, seed = _checked_inputs(methods, clean_clips, snrs, seed, metrics)
 
     rows: list[dict] = []
     with _progress(len(snrs) * len(clips), progress) as bar:
@@ -236,6 +225,22 @@ def evaluate(
         table["rtf"] = table["seconds"] / table["audio_seconds"]
         return table.drop(columns=["seconds", "audio_seconds"])
     return _summarise(table, ["noisy", *methods], metrics)
+
+
+def _checked_inputs(methods, clean_clips, snrs, seed, metrics) -> tuple[list, list, int]:
+    """Return (clips as (1, 1, T), SNRs, seed) after checking evaluate()'s arguments."""
+    _check_metric_names(metrics)
+    if "noisy" in methods:
+        raise MetricInputError(
+            'evaluate: the method name "noisy" is reserved for the unprocessed input'
+        )
+    if len(clean_clips) == 0:
+        raise MetricInputError("evaluate: no clean clips given")
+    if len(snrs) == 0:
+        raise MetricInputError("evaluate: no input SNRs given")
+    snrs = [check_number(v, "evaluate: input SNR", low=-50, high=100, unit="dB") for v in snrs]
+    clips = [_as_clip(c, i) for i, c in enumerate(clean_clips)]
+    return clips, snrs, check_seed(seed)
 
 
 def _progress(total: int, show: bool):

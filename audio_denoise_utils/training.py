@@ -80,7 +80,7 @@ class TrainConfig:
     schedule: str = "onecycle"  # "onecycle" (warm-up, then decay) or "constant"
     warmup_fraction: float = 0.1  # share of all steps spent warming up
     grad_clip: float | None = 5.0  # max gradient norm; None: no clipping
-    loss: str = "si_sdr"  # a losses.build_loss spec (the benchmark found no gain from +mrstft)
+    loss: str = "si_sdr"  # "si_sdr" (the course's) or "mse" (the original study's): losses.LOSSES
     snr_db: tuple[float, float] = (-5.0, 20.0)  # training (and validation) SNR range
     noise: tuple[str, ...] = ("white",)  # noise kinds, see noise.Corruption
     # Folder of real noise recordings (WAV/FLAC/...) for the kind "recorded", e.g.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ MODULES = [
     "baselines", "enhance", "plots", "widgets", "course", "exercises", "paths", "files", "errors", "cli",
     "engine.paths", "engine.checks", "engine.headers", "engine.install", "engine.signals",
     "engine.trainer", "engine.checkpoints", "engine.device", "engine.runs", "engine.perceptual",
+    "engine.download", "engine.corrupt_file",
 ]  # fmt: skip
 
 
@@ -43,6 +45,8 @@ def render() -> str:
             if inspect.isclass(obj) or inspect.isfunction(obj):
                 try:
                     sig = str(inspect.signature(obj)).replace("\n", " ")
+                    # Defaults that are functions: their name, not a memory address.
+                    sig = re.sub(r"<function (\w+) at 0x[0-9a-f]+>", r"\1", sig)
                 except (TypeError, ValueError):
                     sig = "(...)"
                 kind = "class " if inspect.isclass(obj) else ""

@@ -182,7 +182,7 @@ def test_cli_lists_the_same_kinds_as_noise_py():
     from audio_denoise_utils import cli
 
     assert cli.SYNTHETIC_KINDS == SYNTHETIC_KINDS
-    assert set(cli.TRAIN_NOISE_KINDS) == set(NOISE_KINDS) - {"seed"}
+    assert set(cli.TRAIN_NOISE_KINDS) == set(NOISE_KINDS) - {"original"}
 
 
 def test_corrupt_file_with_hum_at_the_files_own_rate(tmp_path):

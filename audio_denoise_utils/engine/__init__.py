@@ -6,6 +6,8 @@
 - :mod:`.device`: device choice, global seeding, the torchrun process group.
 - :mod:`.runs`: training and evaluating from a data folder (the CLI's train and evaluate).
 - :mod:`.perceptual`: PESQ with resampling and per-clip failures as NaN.
+- :mod:`.download`: downloading RAVDESS (progress, resume, md5, safe extraction, marker).
+- :mod:`.corrupt_file`: a noisy copy of an audio file at an exact SNR (the CLI's corrupt).
 - :mod:`.paths`: output-path safety (never write over an input, refuse unwritable places early).
 - :mod:`.checks`: argument validation for the public API (seeds, finite numbers, tensors).
 - :mod:`.headers`: plausibility checks of audio file headers before decoding.

@@ -69,6 +69,9 @@ class PlainEngine:
         self._data_time = self._step_time = 0.0
         self._steps = 0
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
     # -- around the loop ---------------------------------------------------------------------
 
     @contextlib.contextmanager
