@@ -75,6 +75,329 @@ def use(yours: F, *, reference: F, check: Callable[[F], object], name: str | Non
 # --- checks for notebooks 01-03 (one function per exercise, named after it) ---
 
 
+def rms_db(wav: torch.Tensor) -> float:
+    """Return the RMS level of a clip in dB relative to full scale, 20 log10 sqrt(mean(x^2)) (notebook 01)."""
+    return (10 * torch.log10(wav.double().pow(2).mean())).item()
+
+
+def check_rms_db(fn: Callable) -> None:
+    """Check a learner's ``rms_db(wav)`` on a sine and on a quiet noise clip."""
+    g = torch.Generator().manual_seed(0)
+    sine = 0.5 * torch.sin(2 * torch.pi * 440 * torch.arange(16000) / 16000)[None]
+    quiet = 0.01 * torch.randn(1, 8000, generator=g)
+    for wav in (sine, quiet):
+        got, want = float(fn(wav)), rms_db(wav)
+        if abs(got - want / 2) < 0.01:
+            raise ExerciseError(
+                "half the expected level: 10 log10 of an amplitude (the RMS) must be 20 log10, "
+                "or take 10 log10 of the power mean(x**2)"
+            )
+        if abs(got - 2 * want) < 0.01:
+            raise ExerciseError(
+                "twice the expected level: mean(x**2) is a power, use 10 log10 (not 20 log10)"
+            )
+        mean_abs = (20 * torch.log10(wav.double().abs().mean())).item()
+        if abs(got - mean_abs) < 0.01:
+            raise ExerciseError("that is the mean absolute value: RMS is sqrt(mean(x**2))")
+        expect_close(got, want, "the RMS level should be 20 log10(sqrt(mean(x**2)))", tol=1e-3)
+    expect(
+        abs(float(fn(sine)) - (-9.03)) < 0.01,
+        "a sine of peak 0.5 has RMS 0.5 / sqrt(2), -9.03 dB",
+    )
+
+
+def _demo_pair(batch: int = 3, length: int = 4000, seed: int = 0):
+    """Return a small (clean, noise) pair (batch, 1, length): clips of different levels."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.arange(length, dtype=torch.float32) / 16000
+    tones = torch.stack([torch.sin(2 * torch.pi * f * t) for f in (220.0, 330.0, 440.0)[:batch]])
+    levels = torch.tensor([0.5, 0.05, 0.2][:batch]).reshape(-1, 1)
+    clean = (levels * tones + 0.01 * torch.randn(batch, length, generator=g)).unsqueeze(1)
+    noise = torch.randn(batch, 1, length, generator=g) * torch.tensor(
+        [1.0, 3.0, 0.1][:batch]
+    ).reshape(-1, 1, 1)
+    return clean, noise
+
+
+def _snr_db(clean: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
+    c, n = clean.double(), noisy.double()
+    return 10 * torch.log10(c.pow(2).sum(dim=(-2, -1)) / (n - c).pow(2).sum(dim=(-2, -1)))
+
+
+def check_mix_at_snr(fn: Callable) -> None:
+    """Check a learner's ``mix_at_snr(clean, noise, snr_db)`` (notebook 02)."""
+    from .noise import mix_at_snr
+
+    clean, noise = _demo_pair()
+    for snr in (10.0, -5.0):
+        out = fn(clean.clone(), noise.clone(), snr)
+        expect(isinstance(out, torch.Tensor), "return a tensor: clean + a * noise")
+        expect(
+            tuple(out.shape) == tuple(clean.shape),
+            f"the mixture must have the clean's shape {tuple(clean.shape)}, got {tuple(out.shape)}",
+        )
+        want = mix_at_snr(clean, noise, snr)
+        if torch.allclose(out.double(), (want - clean).double(), atol=1e-5):
+            raise ExerciseError("you returned the scaled noise alone: return clean + a * noise")
+        got = _snr_db(clean, out)
+        if torch.allclose(got, torch.full_like(got, -snr), atol=0.05):
+            raise ExerciseError(
+                f"the SNR is {-snr:g} dB instead of {snr:g} dB: you multiplied by 10**(snr/10) where "
+                "you should divide (a higher SNR needs a quieter noise): "
+                "a = sqrt(P_clean / (P_noise * 10**(snr/10)))"
+            )
+        if torch.allclose(got, torch.full_like(got, snr / 2), atol=0.05):
+            raise ExerciseError(
+                f"the SNR is {snr / 2:g} dB instead of {snr:g} dB: inside the square root the "
+                "power ratio is 10**(snr/10), not 10**(snr/20)"
+            )
+        if torch.allclose(got, torch.full_like(got, 2 * snr), atol=0.05):
+            raise ExerciseError(
+                f"the SNR is {2 * snr:g} dB instead of {snr:g} dB: you scaled the amplitude by "
+                "10**(snr/10); an amplitude ratio is 10**(snr/20) (or take the square root of "
+                "the power ratio)"
+            )
+        whole = _snr_db(clean.reshape(1, 1, -1), out.reshape(1, 1, -1))
+        if (
+            not torch.allclose(got, torch.full_like(got, snr), atol=0.05)
+            and abs(whole - snr) < 0.05
+        ):
+            raise ExerciseError(
+                "the SNR is right for the batch as a whole but wrong per clip: compute the powers "
+                "per clip, mean over the last axis with keepdim=True, not over the whole batch"
+            )
+        expect_close(
+            got,
+            torch.full_like(got, snr),
+            f"the measured SNR per clip should be {snr:g} dB: scale the noise by "
+            "a = sqrt(P_clean / (P_noise * 10**(snr/10))) with P the mean of the squares",
+            tol=0.01,
+        )
+        expect_close(
+            out, want, "the SNR is right but the mixture differs: add a * noise to clean, unchanged"
+        )
+
+
+def _si_sdr_reference():
+    from .losses import si_sdr
+
+    return si_sdr
+
+
+def check_si_sdr(fn: Callable) -> None:
+    """Check a learner's ``si_sdr(estimate, target)`` (notebook 02) against the package's."""
+    ref = _si_sdr_reference()
+    target, noise = _demo_pair()
+    estimate = target + 0.3 * noise
+    got = fn(estimate, target)
+    expect(isinstance(got, torch.Tensor), "return a tensor of SI-SDRs in dB, one per clip")
+    expect(
+        got.shape == (target.shape[0],),
+        f"return one value per clip, shape ({target.shape[0]},): sum over the time axis only "
+        f"(got shape {tuple(got.shape)})",
+    )
+    want = ref(estimate, target)
+    if torch.allclose(got.double(), -want.double(), atol=1e-3):
+        raise ExerciseError(
+            "the sign is flipped: SI-SDR is 10 log10(|target part|^2 / |error|^2), higher is better"
+        )
+    if torch.allclose(got.double(), 2 * want.double(), atol=1e-3):
+        raise ExerciseError(
+            "the values are doubled: a ratio of energies takes 10 log10, not 20 log10"
+        )
+    loud = fn(3.0 * target, target)
+    if bool((loud < 60).any()):
+        raise ExerciseError(
+            "a louder copy of the target (3 * target) must score very high (it is the same "
+            f"signal), got {loud.tolist()}: scale the target by the projection "
+            "alpha = <e, t> / <t, t> and count only e - alpha * t as error"
+        )
+    offset = fn(estimate + 0.5, target)
+    if not torch.allclose(offset.double(), want.double(), atol=1e-3):
+        raise ExerciseError(
+            "adding a constant offset (0.5) to the estimate changed your score: make both signals "
+            "zero-mean first, x - x.mean(dim=-1, keepdim=True)"
+        )
+    expect_close(
+        got,
+        want,
+        "your SI-SDR differs from the reference: zero-mean both, alpha = <e, t> / <t, t>, "
+        "s = alpha * t, 10 log10(|s|^2 / |e - s|^2) per clip",
+        tol=1e-3,
+    )
+    perfect = fn(target, target)
+    expect(
+        bool(torch.isfinite(perfect).all()),
+        "a perfect estimate must give a finite number: add a small eps to both energies",
+    )
+
+
+def dense_autoencoder(frame_length: int, hidden: int, bottleneck: int) -> torch.nn.Module:
+    """Return the original study's dense autoencoder with a tanh output (reference for notebook 03)."""
+    from .models import DenseAutoencoder
+
+    return DenseAutoencoder(frame_length, hidden, bottleneck, output="tanh", level="none")
+
+
+def check_dense_autoencoder(fn: Callable) -> None:
+    """Check a learner's ``dense_autoencoder(frame_length, hidden, bottleneck)`` (notebook 03)."""
+    from torch import nn
+
+    from .models import DenseAutoencoder
+
+    f, h, b = 64, 32, 8
+    model = fn(f, h, b)
+    expect(isinstance(model, nn.Module), "return a torch module, e.g. nn.Sequential(...)")
+    shapes = [tuple(m.weight.shape) for m in model.modules() if isinstance(m, nn.Linear)]
+    want_shapes = [(h, f), (b, h), (h, b), (f, h)]
+    expect(
+        shapes == want_shapes,
+        "the Linear layers should be frame->hidden, hidden->bottleneck, bottleneck->hidden, "
+        f"hidden->frame, i.e. weights {want_shapes}; yours are {shapes}",
+    )
+    n = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    want = DenseAutoencoder.expected_parameters(f, h, b)
+    expect(
+        n == want,
+        f"{n} parameters, expected {want} (the four Linear layers only): the change of output "
+        "activation should not add or remove parameters",
+    )
+    model.eval()
+    x = torch.randn(4, 1, f, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        y = model(x)
+    expect(
+        tuple(y.shape) == tuple(x.shape),
+        f"the output must have the input's shape {tuple(x.shape)}, got {tuple(y.shape)}",
+    )
+    expect(
+        bool((y < 0).any()),
+        "every output is >= 0: the output layer still cannot produce the negative half of a "
+        "waveform; end with nn.Tanh() (or no activation) instead of nn.Sigmoid()",
+    )
+    relus = sum(isinstance(m, nn.ReLU) for m in model.modules())
+    expect(relus == 3, f"keep the three ReLUs between the Linear layers (found {relus})")
+
+
+def check_mask_forward(fn: Callable) -> None:
+    """Check a learner's ``mask_forward(net, x)`` against MaskNet's own forward (notebook 03)."""
+    from .models import MaskNet
+
+    with torch.random.fork_rng():  # a fixed small model, the learner's random state untouched
+        torch.manual_seed(0)
+        net = MaskNet(channels=16, blocks=2, level="none").eval()
+    g = torch.Generator().manual_seed(1)
+    x = 0.1 * torch.randn(2, 1, 16 * 128, generator=g)
+    with torch.no_grad():
+        got = fn(net, x)
+        want = net(x)
+    expect(isinstance(got, torch.Tensor), "return the denoised waveform as a tensor")
+    expect(
+        tuple(got.shape) == tuple(x.shape),
+        f"return (batch, 1, time) of the input's length {tuple(x.shape)}, got {tuple(got.shape)}: "
+        "pass length= to torch.istft and reshape to (batch, 1, time)",
+    )
+    if torch.allclose(got, want, atol=1e-4):
+        pass
+    elif torch.allclose(got, 0.5 * x, atol=1e-3) or torch.allclose(got, x, atol=1e-3):
+        raise ExerciseError(
+            "the output is just a scaled copy of the input: the mask must come from the network, "
+            "mask = torch.sigmoid(net.out(net.blocks(net.inp(features))))"
+        )
+    else:
+        spec = torch.stft(
+            x.reshape(2, -1), net.n_fft, net.hop_length, window=net.window, return_complex=True
+        )
+        with torch.no_grad():
+            for wrong, hint in (
+                (spec.abs(), "feed the network the COMPRESSED magnitude |X| ** net.compress"),
+                (spec.abs().log1p(), "feed the network |X| ** net.compress, not a log"),
+            ):
+                m = torch.sigmoid(net.out(net.blocks(net.inp(wrong))))
+                y = torch.istft(
+                    spec * m, net.n_fft, net.hop_length, window=net.window, length=x.shape[-1]
+                )
+                if torch.allclose(got, y.reshape(x.shape), atol=1e-4):
+                    raise ExerciseError(hint)
+        expect_close(
+            got,
+            want,
+            "your output differs from MaskNet's: STFT (n_fft, hop, Hann window, center=True) -> "
+            "|X| ** compress -> inp, blocks, out -> sigmoid -> multiply the COMPLEX STFT -> "
+            "istft(length=T)",
+        )
+    odd = 0.1 * torch.randn(1, 1, 3001, generator=g)
+    with torch.no_grad():
+        out = fn(net, odd)
+    expect(
+        tuple(out.shape) == (1, 1, 3001),
+        f"an input of 3001 samples must give 3001 samples back, got {tuple(out.shape)}: pass "
+        "length=x.shape[-1] to torch.istft",
+    )
+
+
+def snr_of_random_factors(factors) -> float:
+    """Return the SNR in dB of ``x * f`` with ``f`` drawn uniformly from ``factors`` (notebook 02)."""
+    f = torch.tensor([float(v) for v in factors], dtype=torch.float64)
+    return (-10 * torch.log10((f - 1).pow(2).mean())).item()
+
+
+def check_snr_of_random_factors(fn: Callable) -> None:
+    """Check a learner's ``snr_of_random_factors(factors)`` on a few factor lists."""
+    for factors in ([1, 2], [0.9, 1.1], [0.5, 1.0, 2.0]):
+        got = fn(factors)
+        want = snr_of_random_factors(factors)
+        f = torch.tensor(factors, dtype=torch.float64)
+        if (
+            abs(float(got) - (-20 * torch.log10((f - 1).abs().mean())).item()) < 1e-3
+            and abs(float(got) - want) > 1e-3
+        ):
+            raise ExerciseError(
+                f"{factors}: you averaged |f - 1| and then squared it; the error power is the "
+                "mean of the squares, E[(f - 1)^2]"
+            )
+        if abs(float(got) + want) < 1e-3:
+            raise ExerciseError(f"{factors}: the sign is flipped: SNR = -10 log10 E[(f - 1)^2]")
+        expect_close(
+            float(got),
+            want,
+            f"{factors}: the SNR should be -10 log10 E[(f - 1)^2] = {want:.2f} dB",
+            tol=1e-3,
+        )
+
+
+def largest_frame_length(budget_bytes: int) -> int:
+    """Return the largest dense-autoencoder frame_length (4096, 512) that trains in ``budget_bytes``."""
+    from .models import DenseAutoencoder, parameter_memory_bytes
+
+    fixed = DenseAutoencoder.expected_parameters(0)
+    per_sample = DenseAutoencoder.expected_parameters(1) - fixed
+    return int((budget_bytes // parameter_memory_bytes(1) - fixed) // per_sample)
+
+
+def check_largest_frame_length(fn: Callable) -> None:
+    """Check a learner's ``largest_frame_length(budget_bytes)`` (notebook 03)."""
+    from .models import DenseAutoencoder, parameter_memory_bytes
+
+    def fits(f: int) -> bool:
+        return parameter_memory_bytes(DenseAutoencoder.expected_parameters(f)) <= budget
+
+    for budget in (4 * 2**30, 16 * 2**30):
+        got = int(fn(budget))
+        want = largest_frame_length(budget)
+        if got == largest_frame_length(budget * 4):
+            raise ExerciseError(
+                "your frame is 4x too long: in training each parameter costs 16 bytes (weight, "
+                "gradient and Adam's two moments, 4 bytes each), not 4"
+            )
+        expect(fits(got), f"frame_length {got:,} does not fit in {budget / 2**30:g} GiB")
+        expect(
+            not fits(got + 1),
+            f"frame_length {got + 1:,} still fits in {budget / 2**30:g} GiB: look for the largest",
+        )
+        expect(got == want, f"expected {want:,} for {budget / 2**30:g} GiB")
+
+
 # --- checks for notebooks 04-06 (one function per exercise, named after it) ---
 
 
