@@ -113,3 +113,19 @@ def test_disk_full_while_saving_keeps_the_previous_checkpoint(tmp_path):
         assert str(path) in str(err.value) and ".tmp" not in str(err.value)
         assert path.read_bytes() == previous
         assert sorted(p.name for p in mounted.iterdir()) == ["model.pt"]
+
+
+def test_files_that_are_not_checkpoints_are_named_as_such(tmp_path):
+    # Found by the adversarial review: a WAV or random bytes given as --checkpoint reached torch's
+    # legacy unpickler and surfaced as "unexpected IndexError (this is a bug)".
+    import numpy as np
+    import soundfile as sf
+
+    wav = tmp_path / "x.wav"
+    sf.write(wav, np.zeros(1600, dtype=np.float32), 16000)
+    rnd = tmp_path / "rnd.pt"
+    rnd.write_bytes(random.Random(0).randbytes(3000))
+    for path in (wav, rnd):
+        with pytest.raises(AudioDenoiseError, match="not a checkpoint") as info:
+            load_checkpoint(path)
+        assert str(path) in str(info.value) and "\n" not in str(info.value)

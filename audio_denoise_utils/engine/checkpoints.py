@@ -137,6 +137,12 @@ def read_checkpoint(path: PathLike, map_location: Any = "cpu") -> dict[str, Any]
         raise CheckpointError(f"{p}: is not a file")
     if p.stat().st_size == 0:
         raise CheckpointError(f"{p}: empty file, not a checkpoint")
+    with open(p, "rb") as fh:
+        magic = fh.read(4)
+    if magic != b"PK\x03\x04":  # torch.save writes a zip archive; anything else is not ours
+        raise CheckpointError(
+            f"{p}: not a checkpoint (a PyTorch checkpoint is a zip archive; this file is not)"
+        )
     try:
         # weights_only=True: the unpickler only rebuilds tensors and plain containers, so a
         # malicious file cannot run code while loading.
@@ -154,6 +160,7 @@ def read_checkpoint(path: PathLike, map_location: Any = "cpu") -> dict[str, Any]
         OSError,
         ValueError,
         KeyError,
+        IndexError,
         AttributeError,
         TypeError,
     ) as exc:
