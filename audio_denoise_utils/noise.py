@@ -19,6 +19,7 @@ generator is used: the global RNG is never touched.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -315,16 +316,24 @@ def mix_at_snr(
     c64, n64 = c.to(acc), n.to(acc)
     p_clean = c64.pow(2).mean(dim=-1, keepdim=True)
     p_noise = n64.pow(2).mean(dim=-1, keepdim=True).expand_as(p_clean)
-    if bool(((p_noise == 0) & (p_clean > 0)).any()):
+    if isinstance(snr_db, str | bool) or not isinstance(snr_db, numbers.Real | torch.Tensor):
+        raise InvalidArgumentError(f"snr_db must be a number of dB, got {snr_db!r}")
+    snr = _per_clip(snr_db, c.shape[0], c.device, acc)
+    # The three input checks in one host sync (this runs once per training batch, on the GPU too).
+    silent_noise, not_finite, out_of_range = torch.stack(
+        [
+            ((p_noise == 0) & (p_clean > 0)).any(),
+            ~(torch.isfinite(p_clean).all() & torch.isfinite(p_noise).all()),
+            ~((snr >= MIN_FILE_SNR_DB) & (snr <= MAX_FILE_SNR_DB)).all(),
+        ]
+    ).tolist()
+    if not_finite:
+        raise InvalidArgumentError("clean or noise holds NaN or Inf samples: no SNR can be reached")
+    if silent_noise:
         raise InvalidArgumentError(
             "the noise is silent (all zeros) for a non-silent clip: no SNR can be reached"
         )
-    if not bool(torch.isfinite(p_clean).all() and torch.isfinite(p_noise).all()):
-        raise InvalidArgumentError("clean or noise holds NaN or Inf samples: no SNR can be reached")
-    if isinstance(snr_db, str) or not isinstance(snr_db, int | float | torch.Tensor):
-        raise InvalidArgumentError(f"snr_db must be a number of dB, got {snr_db!r}")
-    snr = _per_clip(snr_db, c.shape[0], c.device, acc)
-    if not bool(((snr >= MIN_FILE_SNR_DB) & (snr <= MAX_FILE_SNR_DB)).all()):
+    if out_of_range:
         raise InvalidArgumentError(
             f"snr_db must lie in [{MIN_FILE_SNR_DB:g}, {MAX_FILE_SNR_DB:g}] dB (finite), got {snr_db}"
         )
