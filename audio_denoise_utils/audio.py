@@ -26,7 +26,7 @@ from . import DEFAULT_SR
 from .engine.checks import check_sample_rate
 from .engine.headers import MAX_CHANNELS, check_header_fields, check_wav_truncation
 from .engine.paths import explain_write_failure
-from .errors import AudioLoadError, InvalidArgumentError
+from .errors import AudioDenoiseError, AudioLoadError, InvalidArgumentError
 from .files import atomic_write
 
 PathLike = str | os.PathLike
@@ -316,3 +316,17 @@ class AudioCache:
 
     def __len__(self) -> int:
         return len(self._mem)
+
+
+def load_noise_dir(folder: PathLike | None, sr: int = DEFAULT_SR) -> list[torch.Tensor]:
+    """Return every audio file under ``folder`` as (1, time) at ``sr``, sorted by path."""
+    if folder is None or not Path(folder).is_dir():
+        raise AudioDenoiseError(
+            f"noise kind 'recorded' needs noise_dir, a folder of noise recordings; got {folder!r} "
+            "(run `python scripts/fetch_real_noise.py` for data/realnoise/train)"
+        )
+    suffixes = {".wav", ".flac", ".ogg", ".aiff", ".aif"}
+    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in suffixes)
+    if not files:
+        raise AudioDenoiseError(f"{folder}: holds no audio files (.wav, .flac, .ogg, .aiff)")
+    return [load_audio(p, sr) for p in files]

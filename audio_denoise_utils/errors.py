@@ -38,6 +38,10 @@ class InvalidArgumentError(AudioDenoiseError, ValueError):
     """An argument has the wrong shape, dtype or range (also a ValueError, as Python expects)."""
 
 
+class MetricInputError(AudioDenoiseError, ValueError):
+    """Metric inputs have mismatched or unsupported shapes, or a method returned unusable audio."""
+
+
 class OutputError(AudioDenoiseError):
     """An output cannot be written: it would overwrite an input, or its place is not writable."""
 

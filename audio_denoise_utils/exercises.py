@@ -558,3 +558,79 @@ def check_train(fn: Callable) -> None:
         tol=1e-4,
     )
     expect_close(val1, ref_val1, "the second epoch's validation SI-SDR differs", tol=1e-3)
+
+
+def evaluate_si_sdr_reference(method: Callable, clean_clips, snrs, seed: int = 0) -> list[dict]:
+    """Return one row per (input SNR, clip): the SI-SDR part of the loop in metrics.evaluate."""
+    from .losses import si_sdr
+    from .metrics import clip_seed
+    from .noise import add_noise
+
+    rows = []
+    for snr in snrs:
+        for index, clean in enumerate(clean_clips):
+            clean = clean.reshape(1, 1, -1)
+            generator = torch.Generator().manual_seed(clip_seed(seed, snr, index))
+            noisy = add_noise(clean, snr, kind="white", generator=generator)
+            improvement = si_sdr(method(noisy, clean), clean) - si_sdr(noisy, clean)
+            rows.append({"input_snr": snr, "clip": index, "si_sdr_i": float(improvement)})
+    return rows
+
+
+def _smoother(noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """A crude low-pass denoiser (5-sample moving average) for the evaluation check."""
+    return torch.nn.functional.avg_pool1d(noisy, 5, stride=1, padding=2, count_include_pad=False)
+
+
+def check_evaluate_si_sdr(fn: Callable) -> None:
+    """Check a learner's evaluation loop against metrics.evaluate on the same method and clips."""
+    from .metrics import evaluate
+
+    sr = 8000
+    t = torch.arange(sr // 4) / sr
+    clips = [0.3 * torch.sin(2 * torch.pi * f * t).unsqueeze(0) for f in (150.0, 230.0, 340.0)]
+    snrs = (0.0, 5.0)
+    got = [dict(r) for r in fn(_smoother, clips, snrs, seed=3)]
+    want = evaluate(
+        {"smoother": _smoother},
+        clips,
+        snrs,
+        seed=3,
+        metrics=("si_sdr",),
+        progress=False,
+        per_clip=True,
+    )
+    want = want[want["method"] == "smoother"].to_dict("records")
+    expect(
+        len(got) == len(want),
+        f"{len(got)} rows for 2 SNRs x 3 clips: return one row per (input SNR, clip), "
+        "looping over the SNRs and, inside, over the clips",
+    )
+    expect(
+        all({"input_snr", "clip", "si_sdr_i"} <= set(r) for r in got),
+        'each row is a dict with the keys "input_snr", "clip" and "si_sdr_i"',
+    )
+    key = {(float(r["input_snr"]), int(r["clip"])): float(r["si_sdr_i"]) for r in got}
+    expect(
+        len(key) == len(want),
+        "two rows have the same (input_snr, clip): use the clip's index from enumerate(clean_clips)",
+    )
+    for r in want:
+        mine = key.get((float(r["input_snr"]), int(r["clip"])))
+        expect(mine is not None, f"no row for input SNR {r['input_snr']:g} dB, clip {r['clip']}")
+        expect(
+            abs(mine - r["si_sdr"]) > 1e-3 or abs(r["si_sdr"] - r["si_sdr_i"]) < 1e-3,
+            "that is the output's SI-SDR: SI-SDRi subtracts the noisy input's SI-SDR from it",
+        )
+        expect(
+            abs(mine - r["si_sdr_i"]) > 0.5 or abs(mine - r["si_sdr_i"]) < 1e-3,
+            "close but not equal: compute SI-SDR on the (1, 1, time) tensors with si_sdr from "
+            "notebook 02, the output's minus the noisy input's",
+        )
+        expect(
+            abs(mine - r["si_sdr_i"]) < 1e-3,
+            f"input SNR {r['input_snr']:g} dB, clip {r['clip']}: SI-SDRi {mine:.2f} dB, expected "
+            f"{r['si_sdr_i']:.2f} dB. Is it the improvement (output minus noisy input)? Is each "
+            "clip's noise drawn from torch.Generator().manual_seed(metrics.clip_seed(seed, snr, "
+            'index)) with noise.add_noise(clean, snr, kind="white", generator=...)?',
+        )

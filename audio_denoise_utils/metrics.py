@@ -10,13 +10,12 @@ better for all four:
   training loss's own function (zero-mean, Le Roux et al. 2019).
 - ``pesq``: ITU-T P.862 perceptual quality, about -0.5 to 4.64 in wide-band mode. Runs at 16 kHz only
   (8 kHz for narrow-band), so other rates are resampled first (with a warning).
-- ``stoi``: short-time objective intelligibility, 0 to 1 (pystoi resamples to 10 kHz itself).
+- ``stoi``: short-time objective intelligibility, a mean of correlations, so -1 to 1 (negative when
+  the output's envelopes move against the speech; pystoi resamples to 10 kHz itself).
 """
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -24,8 +23,12 @@ import numpy as np
 import torch
 
 from . import DEFAULT_SR
-from .engine.checks import check_number, check_sample_rate, check_seed
-from .errors import AudioDenoiseError
+from .engine.checks import check_sample_rate
+
+# Argument checks, timing and table plumbing of evaluate (engine code, not course material):
+from .engine.evaluation import checked_inputs, progress_bar, run_method, summarise
+from .engine.evaluation import format_table as format_table  # re-exported: notebooks use it
+from .errors import MetricInputError as MetricInputError  # re-exported: raised by evaluate
 
 if TYPE_CHECKING:  # pandas is imported lazily: only evaluate() needs it
     import pandas as pd
@@ -33,10 +36,6 @@ if TYPE_CHECKING:  # pandas is imported lazily: only evaluate() needs it
 Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 METRICS = ("si_sdr", "snr", "pesq", "stoi")
-
-
-class MetricInputError(AudioDenoiseError, ValueError):
-    """Metric inputs have mismatched or unsupported shapes, or a method returned unusable audio."""
 
 
 def _as_rows(
@@ -104,7 +103,7 @@ def pesq(
 def stoi(
     estimate: torch.Tensor, target: torch.Tensor, sr: int = DEFAULT_SR, extended: bool = False
 ) -> torch.Tensor:
-    """Return STOI (0 to 1; ESTOI with ``extended=True``) of ``estimate`` against ``target``, shape (batch,)."""
+    """Return STOI (-1 to 1; ESTOI with ``extended=True``) of ``estimate`` against ``target``, shape (batch,)."""
     from torchmetrics.functional.audio import short_time_objective_intelligibility
 
     est, tgt = _as_rows(estimate, target, "stoi")
@@ -138,21 +137,10 @@ def _check_metric_names(metrics: Sequence[str]) -> None:
         )
 
 
-def _clip_seed(seed: int, snr_db: float, index: int) -> int:
+def clip_seed(seed: int, snr_db: float, index: int) -> int:
     """Return a seed fixed by (seed, input SNR, clip index), so every run sees the same noise."""
     snr_code = int(round(float(snr_db) * 1000)) + 10**9  # SeedSequence wants non-negative entropy
     return int(np.random.SeedSequence([int(seed), snr_code, int(index)]).generate_state(1)[0])
-
-
-def _as_clip(clip: torch.Tensor, index: int) -> torch.Tensor:
-    """Return one clean clip as float32 (1, 1, time)."""
-    if not isinstance(clip, torch.Tensor):
-        clip = torch.as_tensor(np.asarray(clip))
-    if clip.ndim > 3 or clip.numel() != clip.shape[-1] or clip.shape[-1] == 0:
-        raise MetricInputError(
-            f"evaluate: clean clip {index} must be mono (1, time), got shape {tuple(clip.shape)}"
-        )
-    return clip.detach().float().cpu().reshape(1, 1, -1)
 
 
 def _corrupt(
@@ -204,19 +192,19 @@ def evaluate(
     """
     import pandas as pd
 
-    clips, snrs, seed = _checked_inputs(methods, clean_clips, snrs, seed, metrics)
+    clips, snrs, seed = checked_inputs(methods, clean_clips, snrs, seed, metrics)
 
     rows: list[dict] = []
-    with _progress(len(snrs) * len(clips), progress) as bar:
+    with progress_bar(len(snrs) * len(clips), progress) as bar:
         for snr_db in snrs:
             for index, clean in enumerate(clips):
-                gen = torch.Generator().manual_seed(_clip_seed(seed, snr_db, index))
+                gen = torch.Generator().manual_seed(clip_seed(seed, snr_db, index))
                 noisy = _corrupt(clean, float(snr_db), noise, gen)
                 if not rows:
                     # One untimed call per method first, so lazy imports, CUDA start-up and
                     # cuDNN autotuning do not count against the first clip's real-time factor.
                     for name, method in methods.items():
-                        _run_method(method, noisy, clean, name)
+                        run_method(method, noisy, clean, name)
                 info = {"input_snr": snr_db, "clip": index, "audio_seconds": clean.shape[-1] / sr}
                 rows += _score_methods(methods, noisy, clean, sr, metrics, info)
                 bar.update(1)
@@ -224,30 +212,7 @@ def evaluate(
     if per_clip:
         table["rtf"] = table["seconds"] / table["audio_seconds"]
         return table.drop(columns=["seconds", "audio_seconds"])
-    return _summarise(table, ["noisy", *methods], metrics)
-
-
-def _checked_inputs(methods, clean_clips, snrs, seed, metrics) -> tuple[list, list, int]:
-    """Return (clips as (1, 1, T), SNRs, seed) after checking evaluate()'s arguments."""
-    _check_metric_names(metrics)
-    if "noisy" in methods:
-        raise MetricInputError(
-            'evaluate: the method name "noisy" is reserved for the unprocessed input'
-        )
-    if len(clean_clips) == 0:
-        raise MetricInputError("evaluate: no clean clips given")
-    if len(snrs) == 0:
-        raise MetricInputError("evaluate: no input SNRs given")
-    snrs = [check_number(v, "evaluate: input SNR", low=-50, high=100, unit="dB") for v in snrs]
-    clips = [_as_clip(c, i) for i, c in enumerate(clean_clips)]
-    return clips, snrs, check_seed(seed)
-
-
-def _progress(total: int, show: bool):
-    """Return a tqdm bar over ``total`` clips (disabled when not ``show``), usable with ``with``."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="evaluate", unit="clip", disable=not show)
+    return summarise(table, ["noisy", *methods], metrics)
 
 
 def _score_methods(
@@ -261,7 +226,7 @@ def _score_methods(
     """Return one row per method (the noisy input first): its scores, improvements and seconds."""
     outputs: dict[str, tuple[torch.Tensor, float]] = {"noisy": (noisy, 0.0)}
     for name, method in methods.items():
-        outputs[name] = _run_method(method, noisy, clean, name)
+        outputs[name] = run_method(method, noisy, clean, name)
     base = compute_metrics(noisy, clean, sr, metrics)
     rows = []
     for name, (out, secs) in outputs.items():
@@ -272,90 +237,6 @@ def _score_methods(
             row[f"{m}_i"] = float(scores[m][0] - base[m][0])
         rows.append(row)
     return rows
-
-
-def _summarise(table: pd.DataFrame, order: Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
-    """Return the per-(method, input SNR) means of a per-clip table, methods in ``order``."""
-    value_cols = [c for m in metrics for c in (m, f"{m}_i")]
-    summary = (
-        table.groupby(["method", "input_snr"], sort=False)
-        .agg(
-            **{c: (c, "mean") for c in value_cols},  # mean skips NaN (clips PESQ could not score)
-            n_clips=("clip", "count"),
-            seconds=("seconds", "sum"),
-            audio_seconds=("audio_seconds", "sum"),
-        )
-        .reset_index()
-    )
-    summary["rtf"] = summary["seconds"] / summary["audio_seconds"]
-    summary["_order"] = summary["method"].map({name: i for i, name in enumerate(order)})
-    summary = summary.sort_values(["_order", "input_snr"], kind="stable")
-    return summary.drop(columns=["_order", "seconds", "audio_seconds"]).reset_index(drop=True)
-
-
-def _run_method(
-    method: Method, noisy: torch.Tensor, clean: torch.Tensor, name: str
-) -> tuple[torch.Tensor, float]:
-    """Return (checked output (1, 1, time), seconds taken) of one method call on copies of the inputs."""
-    noisy_in, clean_in = (
-        noisy.clone(),
-        clean.clone(),
-    )  # a method that edits its input in place harms no one
-    start = time.perf_counter()
-    with torch.no_grad():
-        out = method(noisy_in, clean_in)
-    out = _check_output(out, clean, name)  # the copy to CPU inside waits for pending GPU work
-    return out, time.perf_counter() - start
-
-
-def _check_output(out: torch.Tensor, clean: torch.Tensor, name: str) -> torch.Tensor:
-    """Return a method's output as float32 CPU (1, 1, time), or raise naming the method and problem."""
-    if not isinstance(out, torch.Tensor):
-        raise MetricInputError(
-            f"evaluate: method {name!r} returned {type(out).__name__}, expected a tensor"
-        )
-    out = out.detach().float().cpu()
-    if out.numel() != clean.shape[-1]:
-        raise MetricInputError(
-            f"evaluate: method {name!r} returned shape {tuple(out.shape)} for input (1, 1, {clean.shape[-1]}); "
-            "it must keep the input's length"
-        )
-    out = out.reshape(clean.shape)
-    if not torch.isfinite(out).all():
-        raise MetricInputError(f"evaluate: method {name!r} returned NaN or infinite samples")
-    return out
-
-
-_TABLE_COLUMNS = (
-    ("method", "method"),
-    ("input_snr", "SNR in (dB)"),
-    ("si_sdr", "SI-SDR"),
-    ("si_sdr_i", "SI-SDRi"),
-    ("pesq", "PESQ"),
-    ("stoi", "STOI"),
-)
-
-
-def format_table(df: pd.DataFrame, digits: int = 2) -> str:
-    """Return a compact markdown table (method, SNR, SI-SDR, SI-SDRi, PESQ, STOI) of an evaluate() result."""
-    cols = [(key, title) for key, title in _TABLE_COLUMNS if key in df.columns]
-    lines = ["| " + " | ".join(title for _, title in cols) + " |"]
-    lines.append("|" + "|".join(":---" if key == "method" else "---:" for key, _ in cols) + "|")
-    for _, row in df.iterrows():
-        cells = []
-        for key, _ in cols:
-            value = row[key]
-            if key == "method":
-                cells.append(str(value))
-            elif key == "input_snr":
-                v = float(value)
-                cells.append(f"{v:g}")
-            elif value is None or (isinstance(value, float) and math.isnan(value)):
-                cells.append("n/a")
-            else:
-                cells.append(f"{float(value):.{3 if key == 'stoi' else digits}f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def __getattr__(name: str):

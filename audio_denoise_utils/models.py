@@ -498,6 +498,23 @@ class MaskNet(Denoiser):
         return wav.reshape(batch, 1, -1)[..., :length]
 
 
+#: The model ladder of notebook 04, one change per rung: (rung, what changed, model, kwargs).
+_DENSE = dict(frame_length=1024, hidden=512, bottleneck=64, dropout=0.2, level="peak")
+_CONV = dict(channels=(32, 64, 128, 256), kernel_size=8, stride=4, level="peak")
+LADDER: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+    ("dense + sigmoid", "the original study's model", "dense", {**_DENSE, "output": "sigmoid"}),
+    ("dense + linear", "output layer: sigmoid -> none", "dense", {**_DENSE, "output": "linear"}),
+    ("conv autoencoder", "dense layers -> 1-D convolutions", "conv", {**_CONV, "output": "linear"}),
+    (
+        "U-Net",
+        "+ skip connections (GLU-gated layers, no LSTM)",
+        "unet",
+        {**_CONV, "lstm_layers": 0},
+    ),
+    ("mask network", "waveform -> mask on the noisy STFT", "mask", {"level": "peak"}),
+)
+
+
 def trace_shapes(model: nn.Module, length: int = 16000):  # -> pandas.DataFrame
     """Return a table of each block's output shape for a (1, 1, length) input, via forward hooks.
 

@@ -26,8 +26,23 @@ from dataclasses import dataclass, field
 import torch
 
 from . import DEFAULT_SR
-from .engine.checks import check_sample_rate, check_seed
+from .engine.checks import check_sample_rate
+
+# Shape checks, seeded generators and range draws (engine code, not course material):
+from .engine.noise_tools import (
+    Range,
+    acc_dtype,
+    batched,
+    bounds,
+    draw,
+    make_generator,
+    per_clip,
+    unbatched,
+)
 from .errors import InvalidArgumentError
+
+# Hum, tones and machine noise: the generators notebook 02 listens to (read them if curious).
+from .noise_kinds import hum_noise, machine_noise, recorded_noise, tone_noise
 
 NOISE_KINDS = (
     "white", "pink", "brown", "hum", "tones", "machine", "babble", "recorded", "original",
@@ -35,102 +50,8 @@ NOISE_KINDS = (
 # Power spectral density ~ 1 / f**exponent.
 COLOR_EXPONENTS = {"white": 0.0, "pink": 1.0, "brown": 2.0}
 
-Range = float | tuple[float, float]
 #: SNRs the package mixes at: beyond them float32 audio cannot show the asked value.
 MIN_FILE_SNR_DB, MAX_FILE_SNR_DB = -50.0, 100.0
-
-
-# --------------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------------
-
-
-def make_generator(
-    generator: torch.Generator | None = None,
-    seed: int | None = None,
-    device: torch.device | str = "cpu",
-) -> torch.Generator:
-    """Return ``generator`` if given, else a new one on ``device`` seeded with ``seed``.
-
-    With neither, the new generator gets a non-deterministic seed (fresh noise on every call)
-    without touching torch's global RNG state.
-    """
-    device = torch.device(device)
-    if generator is not None:
-        if generator.device.type != device.type:
-            raise InvalidArgumentError(
-                f"the generator lives on {generator.device} but the audio on {device}; "
-                f"create it with torch.Generator(device={str(device)!r})"
-            )
-        return generator
-    g = torch.Generator(device=device)
-    if seed is None:
-        g.seed()
-    else:
-        g.manual_seed(check_seed(seed))
-    return g
-
-
-def _batched(wav: torch.Tensor, name: str = "audio") -> tuple[torch.Tensor, bool]:
-    """Return ``(wav as (batch, 1, time), was_single_clip)``."""
-    if not isinstance(wav, torch.Tensor):
-        raise InvalidArgumentError(
-            f"{name}: expected a torch tensor, got {type(wav).__name__} "
-            "(convert with torch.from_numpy(x).float())"
-        )
-    if not wav.is_floating_point():
-        raise InvalidArgumentError(
-            f"{name}: expected float samples in [-1, 1], got {wav.dtype} (for int16 PCM use "
-            "wav.float() / 32768)"
-        )
-    if wav.dim() == 3 and wav.shape[1] == 1:
-        return wav, False
-    if wav.dim() == 2 and wav.shape[0] == 1:
-        return wav.unsqueeze(0), True
-    raise InvalidArgumentError(
-        f"{name}: expected (batch, 1, time) or (1, time), got shape {tuple(wav.shape)}"
-    )
-
-
-def _unbatched(wav: torch.Tensor, single: bool) -> torch.Tensor:
-    return wav.squeeze(0) if single else wav
-
-
-def _acc_dtype(device: torch.device) -> torch.dtype:
-    """Float64 for energies and scales (exact SNRs), except where the backend lacks it (MPS)."""
-    return torch.float32 if device.type == "mps" else torch.float64
-
-
-def _per_clip(
-    value: float | torch.Tensor, batch: int, device: torch.device, dtype: torch.dtype
-) -> torch.Tensor:
-    """Return a scalar or (batch,) value as a (batch, 1, 1) tensor."""
-    if isinstance(value, int | float) and not math.isfinite(value):
-        raise InvalidArgumentError(f"expected a finite number, got {value}")
-    t = torch.as_tensor(value, dtype=dtype, device=device)
-    if t.numel() == 1:
-        return t.reshape(1, 1, 1).expand(batch, 1, 1)
-    if t.numel() != batch:
-        raise InvalidArgumentError(
-            f"expected a float or {batch} per-clip values, got shape {tuple(t.shape)}"
-        )
-    return t.reshape(batch, 1, 1)
-
-
-def _bounds(value: Range, name: str) -> tuple[float, float]:
-    """Return ``(low, high)`` of a float (low == high) or a (low, high) range."""
-    if not isinstance(value, Sequence):
-        return float(value), float(value)
-    lo, hi = (float(v) for v in value)
-    if lo > hi:
-        raise InvalidArgumentError(f"{name}: range ({lo}, {hi}) has low > high")
-    return lo, hi
-
-
-def _draw(u: torch.Tensor, value: Range, name: str) -> torch.Tensor:
-    """Map uniform draws ``u`` in [0, 1) onto ``value``'s range."""
-    lo, hi = _bounds(value, name)
-    return lo + (hi - lo) * u
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,10 +61,10 @@ def _draw(u: torch.Tensor, value: Range, name: str) -> torch.Tensor:
 
 def normalize(wav: torch.Tensor, peak: float = 1.0) -> torch.Tensor:
     """Return each clip scaled so its largest absolute sample is ``peak`` (silent clips stay zero)."""
-    x, single = _batched(wav)
+    x, single = batched(wav)
     m = x.abs().amax(dim=-1, keepdim=True)
     scale = torch.where(m > 0, peak / m.clamp_min(torch.finfo(x.dtype).tiny), torch.zeros_like(m))
-    return _unbatched(x * scale, single)
+    return unbatched(x * scale, single)
 
 
 def original_awgn(
@@ -159,14 +80,14 @@ def original_awgn(
     realised SNR only approximates the request (off by a few hundredths of a dB on a second of
     audio, more on short clips). :func:`mix_at_snr` rescales the drawn noise and is exact.
     """
-    x, single = _batched(clean)
+    x, single = batched(clean)
     g = make_generator(generator, seed, x.device)
-    acc = _acc_dtype(x.device)
+    acc = acc_dtype(x.device)
     power = x.to(acc).pow(2).mean(dim=-1, keepdim=True)
-    snr = _per_clip(snr_db, x.shape[0], x.device, acc)
+    snr = per_clip(snr_db, x.shape[0], x.device, acc)
     std = torch.sqrt(power / 10 ** (snr / 10)).to(x.dtype)
     noise = torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype)
-    return _unbatched(x + std * noise, single)
+    return unbatched(x + std * noise, single)
 
 
 def original_multiplicative_noise(
@@ -189,10 +110,10 @@ def original_multiplicative_noise(
     Real "multiplicative" effects (a gain change, a speaker turning their head, automatic gain
     control) are slow and smooth: see :func:`random_gain` and :func:`amplitude_modulation`.
     """
-    x, single = _batched(wav)
+    x, single = batched(wav)
     g = make_generator(generator, seed, x.device)
     factor = torch.randint(1, 3, x.shape, generator=g, device=x.device).to(x.dtype)
-    return _unbatched(x * factor, single)
+    return unbatched(x * factor, single)
 
 
 def original_corrupt(
@@ -208,12 +129,12 @@ def original_corrupt(
     Gaussian noise with :func:`original_awgn`, then applied :func:`original_multiplicative_noise`. The
     clean is normalised here too, so the matching training target is ``normalize(clean)``.
     """
-    x, single = _batched(clean)
+    x, single = batched(clean)
     g = make_generator(generator, seed, x.device)
     noisy = original_awgn(normalize(x), snr_db, generator=g)
     if multiplicative:
         noisy = original_multiplicative_noise(noisy, generator=g)
-    return _unbatched(noisy, single)
+    return unbatched(noisy, single)
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,13 +148,13 @@ def measure_snr(clean: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
     ``10 * log10(sum(clean**2) / sum((noisy - clean)**2))``: +inf when the two are identical,
     NaN when both the clean clip and the difference are silent.
     """
-    c, _ = _batched(clean, "clean")
-    n, _ = _batched(noisy, "noisy")
+    c, _ = batched(clean, "clean")
+    n, _ = batched(noisy, "noisy")
     if c.shape != n.shape:
         raise InvalidArgumentError(
             f"clean {tuple(c.shape)} and noisy {tuple(n.shape)} differ in shape"
         )
-    acc = _acc_dtype(c.device)
+    acc = acc_dtype(c.device)
     c, n = c.to(acc), n.to(acc)
     signal = c.pow(2).sum(dim=(-2, -1))
     error = (n - c).pow(2).sum(dim=(-2, -1))
@@ -306,19 +227,19 @@ def mix_at_snr(
     neither crash the run nor create NaNs. A silent noise with a non-silent clean clip cannot
     reach any finite SNR and raises ValueError.
     """
-    c, single = _batched(clean, "clean")
-    n, _ = _batched(noise, "noise")
+    c, single = batched(clean, "clean")
+    n, _ = batched(noise, "noise")
     if n.shape[-1] != c.shape[-1] or n.shape[0] not in (1, c.shape[0]):
         raise InvalidArgumentError(
             f"noise shape {tuple(noise.shape)} does not fit clean shape {tuple(clean.shape)}"
         )
-    acc = _acc_dtype(c.device)
+    acc = acc_dtype(c.device)
     c64, n64 = c.to(acc), n.to(acc)
     p_clean = c64.pow(2).mean(dim=-1, keepdim=True)
     p_noise = n64.pow(2).mean(dim=-1, keepdim=True).expand_as(p_clean)
     if isinstance(snr_db, str | bool) or not isinstance(snr_db, numbers.Real | torch.Tensor):
         raise InvalidArgumentError(f"snr_db must be a number of dB, got {snr_db!r}")
-    snr = _per_clip(snr_db, c.shape[0], c.device, acc)
+    snr = per_clip(snr_db, c.shape[0], c.device, acc)
     # The three input checks in one host sync (this runs once per training batch, on the GPU too).
     silent_noise, not_finite, out_of_range = torch.stack(
         [
@@ -342,7 +263,7 @@ def mix_at_snr(
         torch.sqrt(p_clean / (p_noise.clamp_min(torch.finfo(acc).tiny) * 10 ** (snr / 10))),
         torch.zeros_like(p_clean),
     )
-    return _unbatched((c64 + scale * n64).to(c.dtype), single)
+    return unbatched((c64 + scale * n64).to(c.dtype), single)
 
 
 def _inverse_rms(x: torch.Tensor) -> torch.Tensor:
@@ -405,177 +326,6 @@ def babble_noise(
 SYNTHETIC_KINDS = ("white", "pink", "brown", "hum", "tones", "machine")
 
 
-def _rows_and_draws(
-    shape: int | Sequence[int], generator: torch.Generator, n: int
-) -> tuple[tuple[int, ...], torch.Tensor]:
-    """Return ``(shape, u)``: the shape as a tuple and ``n`` uniform float64 draws per row."""
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    if len(shape) == 0 or shape[-1] < 2:
-        raise InvalidArgumentError(
-            f"noise needs a time axis of at least 2 samples, got shape {shape}"
-        )
-    rows = math.prod(shape[:-1])
-    acc = _acc_dtype(generator.device)
-    u = torch.rand(rows, n, generator=generator, device=generator.device, dtype=acc)
-    return shape, u
-
-
-def _unit_rows(x: torch.Tensor, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-    """Return rows (rows, time) with zero mean and unit variance, reshaped to ``shape``."""
-    x = x - x.mean(dim=-1, keepdim=True)
-    x = x / x.std(dim=-1, keepdim=True, correction=0).clamp_min(1e-12)
-    return x.reshape(shape).to(dtype)
-
-
-def hum_noise(
-    shape: int | Sequence[int],
-    sr: int = DEFAULT_SR,
-    mains_hz: float | None = None,
-    n_harmonics: int = 8,
-    generator: torch.Generator | None = None,
-    device: torch.device | str | None = None,
-    dtype: torch.dtype = torch.float32,
-    seed: int | None = None,
-) -> torch.Tensor:
-    """Return mains hum of ``shape`` (last axis time): a sum of harmonics of 50 or 60 Hz, unit variance.
-
-    Hum comes from the power grid (50 Hz in Europe, Asia, Africa; 60 Hz in the Americas) leaking
-    into a recording through a ground loop or an unshielded cable. Rectifiers and transformers
-    make it rich in harmonics (100/120 Hz and up: a "buzz"), so each row gets ``n_harmonics``
-    multiples of its mains frequency with random amplitudes (falling as ``1/k`` on average) and
-    random phases. ``mains_hz`` None draws 50 or 60 Hz per row. Harmonics at or above the Nyquist
-    frequency are left out. All the energy sits at exact multiples of the mains frequency.
-    """
-    if device is None:
-        device = generator.device if generator is not None else torch.device("cpu")
-    g = make_generator(generator, seed, device)
-    if n_harmonics < 1:
-        raise InvalidArgumentError(f"hum_noise: n_harmonics must be >= 1, got {n_harmonics}")
-    shape, u = _rows_and_draws(shape, g, 1 + 2 * n_harmonics)
-    f0 = torch.where(u[:, :1] < 0.5, 50.0, 60.0) if mains_hz is None else u[:, :1] * 0 + mains_hz
-    k = torch.arange(1, n_harmonics + 1, device=g.device, dtype=u.dtype)
-    freqs = f0 * k  # (rows, n_harmonics)
-    amps = (0.25 + 1.5 * u[:, 1 : 1 + n_harmonics]) / k * (freqs < sr / 2)
-    phases = 2 * math.pi * u[:, 1 + n_harmonics :]
-    # float32 for the (rows, harmonics, time) work: phase errors stay below 1e-3 rad over
-    # seconds, far below anything audible or measurable here, at half the cost of float64.
-    t = torch.arange(shape[-1], device=g.device, dtype=torch.float32) / sr
-    omega = (2 * math.pi * freqs).float()[..., None]
-    x = (amps.float()[..., None] * torch.sin(omega * t + phases.float()[..., None])).sum(1)
-    return _unit_rows(x, shape, dtype)
-
-
-def tone_noise(
-    shape: int | Sequence[int],
-    sr: int = DEFAULT_SR,
-    freq_range: tuple[float, float] = (300.0, 4000.0),
-    max_tones: int = 3,
-    vibrato: float = 0.02,
-    generator: torch.Generator | None = None,
-    device: torch.device | str | None = None,
-    dtype: torch.dtype = torch.float32,
-    seed: int | None = None,
-) -> torch.Tensor:
-    """Return whistles and beeps of ``shape``: 1 to ``max_tones`` steady tones per row, unit variance.
-
-    Each tone's frequency is drawn log-uniformly in ``freq_range`` (a whistle, a feedback howl, a
-    test tone, an alarm), with a slow vibrato of up to ``vibrato`` (relative depth, 0.02 = 2%) at
-    0.5-6 Hz, as a kettle or a person whistling wavers. The energy stays within
-    ``freq_range`` widened by the vibrato depth.
-    """
-    lo, hi = _bounds(freq_range, "freq_range")
-    if not 0 < lo <= hi < sr / 2 / (1 + vibrato):
-        raise InvalidArgumentError(
-            f"tone_noise: freq_range {freq_range} must lie in (0, {sr / 2:g}) Hz"
-        )
-    if max_tones < 1:
-        raise InvalidArgumentError(f"tone_noise: max_tones must be >= 1, got {max_tones}")
-    if device is None:
-        device = generator.device if generator is not None else torch.device("cpu")
-    g = make_generator(generator, seed, device)
-    shape, u = _rows_and_draws(shape, g, 1 + 5 * max_tones)
-    n_tones = 1 + (u[:, :1] * max_tones).floor().clamp(max=max_tones - 1)  # (rows, 1)
-    d = u[:, 1:].reshape(-1, max_tones, 5)
-    on = torch.arange(max_tones, device=g.device, dtype=u.dtype) < n_tones
-    freq = lo * (hi / lo) ** d[..., 0]
-    amp = (0.3 + 0.7 * d[..., 1]) * on
-    depth = vibrato * d[..., 2]
-    rate = 0.5 + 5.5 * d[..., 3]
-    phase = 2 * math.pi * d[..., 4]
-    t = torch.arange(shape[-1], device=g.device, dtype=torch.float32) / sr
-    freq, amp, depth, rate, phase = (v.float() for v in (freq, amp, depth, rate, phase))
-    # Instantaneous frequency f * (1 + depth * sin(2 pi rate t)); its integral gives the phase.
-    inst = freq[..., None] * (
-        t
-        - depth[..., None]
-        * torch.cos(2 * math.pi * rate[..., None] * t)
-        / (2 * math.pi * rate[..., None])
-    )
-    x = (amp[..., None] * torch.sin(2 * math.pi * inst + phase[..., None])).sum(1)
-    return _unit_rows(x, shape, dtype)
-
-
-def machine_noise(
-    shape: int | Sequence[int],
-    sr: int = DEFAULT_SR,
-    low_hz: tuple[float, float] = (60.0, 800.0),
-    octaves: tuple[float, float] = (1.0, 4.0),
-    generator: torch.Generator | None = None,
-    device: torch.device | str | None = None,
-    dtype: torch.dtype = torch.float32,
-    seed: int | None = None,
-    return_band: bool = False,
-) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-    """Return band-limited machine noise of ``shape`` (fans, air conditioning, engines), unit variance.
-
-    Per row: white noise kept only between a lower edge drawn log-uniformly in ``low_hz`` and an
-    upper edge ``octaves`` (drawn uniformly) above it, capped below the Nyquist frequency; plus
-    the hum of the rotor, a few harmonics of a blade-pass frequency that fall inside the band
-    (up to a third of the energy). Air moved by a fan or a compressor is broadband but coloured
-    like this; its rotation adds the tones. With ``return_band`` also return the (rows, 2) band
-    edges in Hz: no energy lies outside them.
-    """
-    lo_lo, lo_hi = _bounds(low_hz, "low_hz")
-    oc_lo, oc_hi = _bounds(octaves, "octaves")
-    if not 0 < lo_lo <= lo_hi < sr / 2 or oc_lo <= 0:
-        raise InvalidArgumentError(
-            f"machine_noise: low_hz {low_hz} / octaves {octaves} out of range"
-        )
-    if device is None:
-        device = generator.device if generator is not None else torch.device("cpu")
-    g = make_generator(generator, seed, device)
-    shape, u = _rows_and_draws(shape, g, 6)
-    time = shape[-1]
-    low = lo_lo * (lo_hi / lo_lo) ** u[:, 0]
-    high = torch.minimum(
-        low * 2 ** (oc_lo + (oc_hi - oc_lo) * u[:, 1]), torch.full_like(low, 0.45 * sr)
-    )
-    low, high = low.float(), high.float()
-    white = torch.randn(u.shape[0], time, generator=g, device=g.device, dtype=torch.float32)
-    freqs = torch.fft.rfftfreq(time, d=1 / sr, device=g.device, dtype=torch.float32)
-    inside = (freqs >= low[:, None]) & (freqs <= high[:, None])
-    # White noise keeps a share inside/bins of its power once masked: scale it to unit power in
-    # the band first, so the tones' share below is a share of the final noise.
-    broad = white / inside.float().mean(dim=-1, keepdim=True).clamp_min(1e-6).sqrt()
-    # Rotor: blade-pass frequency = a harmonic series whose members inside the band are kept.
-    blade = low * (1 + u[:, 2].float())  # first tone between the lower edge and an octave above
-    k = torch.arange(1, 5, device=g.device, dtype=torch.float32)
-    tone_f = blade[:, None] * k
-    keep = (tone_f >= low[:, None]) & (tone_f <= high[:, None])
-    t = torch.arange(time, device=g.device, dtype=torch.float32) / sr
-    phase = 2 * math.pi * u[:, 3, None, None].float()
-    tones = (
-        keep[..., None] / k[:, None] * torch.sin(2 * math.pi * tone_f[..., None] * t + phase)
-    ).sum(1)
-    tones = tones / tones.std(dim=-1, keepdim=True, correction=0).clamp_min(1e-12)
-    x = broad + (0.7 * u[:, 4:5].float()) * tones  # tonal share 0-33% of the power
-    # One mask for both: it band-limits the noise and the leakage of tones that do not fit a
-    # whole number of periods into the clip.
-    x = torch.fft.irfft(torch.fft.rfft(x, dim=-1) * inside, n=time, dim=-1)
-    out = _unit_rows(x, shape, dtype)
-    return (out, torch.stack([low, high], dim=-1)) if return_band else out
-
-
 def synthetic_noise(
     kind: str,
     shape: int | Sequence[int],
@@ -597,38 +347,6 @@ def synthetic_noise(
             f"unknown synthetic noise kind {kind!r}; choose from {list(SYNTHETIC_KINDS)}"
         )
     return makers[kind](shape, sr=sr, generator=g, device=device, dtype=dtype)
-
-
-def recorded_noise(
-    clips: Sequence[torch.Tensor],
-    length: int,
-    generator: torch.Generator | None = None,
-    seed: int | None = None,
-    device: torch.device | str | None = None,
-) -> torch.Tensor:
-    """Return (1, length): a random crop of one of ``clips`` (real noise recordings), unit RMS.
-
-    A recording shorter than ``length`` is looped from a random start. Use the recordings of the
-    training split for training and the benchmark's for evaluation, never both.
-    """
-    usable = [c for c in clips if c.numel() > 0 and bool((c != 0).any())]
-    if not usable:
-        raise InvalidArgumentError("recorded_noise needs at least one non-silent noise recording")
-    if length < 1:
-        raise InvalidArgumentError(f"recorded_noise: length must be positive, got {length}")
-    if device is None:
-        device = generator.device if generator is not None else usable[0].device
-    device = torch.device(device)
-    g = make_generator(generator, seed, device)
-    pick, u_start = torch.rand(2, generator=g, device=g.device, dtype=torch.float64).tolist()
-    clip = (
-        usable[min(int(pick * len(usable)), len(usable) - 1)].reshape(-1).to(device, torch.float32)
-    )
-    size = clip.numel()
-    start = min(int(u_start * size), size - 1)
-    crop = clip.repeat(math.ceil((start + length) / size))[start : start + length]
-    crop = crop - crop.mean()
-    return (crop * _inverse_rms(crop)).unsqueeze(0)
 
 
 def make_noise(
@@ -689,10 +407,10 @@ def add_noise(
     ``noise_clips``, real noise recordings at rate ``sr``); ``snr_db`` a float or a (batch,)
     tensor. The noise is fresh per clip; see :func:`mix_at_snr` for silent clips.
     """
-    c, single = _batched(clean, "clean")
+    c, single = batched(clean, "clean")
     g = make_generator(generator, seed, c.device)
     noise = make_noise(kind, c.shape, g, sr, babble_clips, noise_clips, n_talkers, dtype=c.dtype)
-    return _unbatched(mix_at_snr(c, noise, snr_db), single)
+    return unbatched(mix_at_snr(c, noise, snr_db), single)
 
 
 # --------------------------------------------------------------------------------------------
@@ -712,12 +430,12 @@ def random_gain(
     A recording's level depends on the microphone distance and the input gain: one factor for the
     whole clip, unlike the original study's per-sample {1, 2} factors.
     """
-    x, single = _batched(wav)
-    low, high = _bounds((low_db, high_db), "random_gain")
+    x, single = batched(wav)
+    low, high = bounds((low_db, high_db), "random_gain")
     g = make_generator(generator, seed, x.device)
     u = torch.rand(x.shape[0], 1, 1, generator=g, device=x.device, dtype=x.dtype)
     gain_db = low + (high - low) * u
-    return _unbatched(x * 10 ** (gain_db / 20), single)
+    return unbatched(x * 10 ** (gain_db / 20), single)
 
 
 def amplitude_modulation(
@@ -736,19 +454,19 @@ def amplitude_modulation(
     (``d`` must lie in [0, 1]).
     """
     sr = check_sample_rate(sr)
-    x, single = _batched(wav)
-    d_lo, d_hi = _bounds(depth, "depth")
+    x, single = batched(wav)
+    d_lo, d_hi = bounds(depth, "depth")
     if d_lo < 0 or d_hi > 1:
         raise InvalidArgumentError(f"amplitude_modulation: depth must lie in [0, 1], got {depth}")
     g = make_generator(generator, seed, x.device)
-    acc = _acc_dtype(x.device)
+    acc = acc_dtype(x.device)
     u = torch.rand(x.shape[0], 3, generator=g, device=x.device, dtype=acc)
-    d = _draw(u[:, 0], depth, "depth").reshape(-1, 1, 1)
-    f = _draw(u[:, 1], rate_hz, "rate_hz").reshape(-1, 1, 1)
+    d = draw(u[:, 0], depth, "depth").reshape(-1, 1, 1)
+    f = draw(u[:, 1], rate_hz, "rate_hz").reshape(-1, 1, 1)
     phi = (2 * math.pi * u[:, 2]).reshape(-1, 1, 1)
     t = torch.arange(x.shape[-1], device=x.device, dtype=acc) / sr
     envelope = 1 + d * torch.sin(2 * math.pi * f * t + phi)
-    return _unbatched(x * envelope.to(x.dtype), single)
+    return unbatched(x * envelope.to(x.dtype), single)
 
 
 # --------------------------------------------------------------------------------------------
@@ -809,10 +527,10 @@ class Corruption:
             )
         if "recorded" in kinds and not self.noise_clips:
             raise InvalidArgumentError('noise "recorded" needs noise_clips (real noise recordings)')
-        _bounds(self.snr_db, "snr_db")
-        _bounds(self.gain_db, "gain_db")
-        _bounds(self.am_rate_hz, "am_rate_hz")
-        lo, hi = _bounds(self.am_depth, "am_depth")
+        bounds(self.snr_db, "snr_db")
+        bounds(self.gain_db, "gain_db")
+        bounds(self.am_rate_hz, "am_rate_hz")
+        lo, hi = bounds(self.am_depth, "am_depth")
         if lo < 0 or hi > 1:
             raise InvalidArgumentError(f"am_depth must lie in [0, 1], got {self.am_depth}")
 
@@ -850,12 +568,12 @@ class Corruption:
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Return noisy (B, 1, T) for clean (B, 1, T); with ``return_reference`` also the signal
         the SNR was measured against (the modulated clean, or clean itself)."""
-        c, single = _batched(clean, "clean")
+        c, single = batched(clean, "clean")
         batch = c.shape[0]
         g = make_generator(generator, seed, c.device)
         kinds = self.kinds
-        u = torch.rand(batch, 2, generator=g, device=c.device, dtype=_acc_dtype(c.device))
-        snr = _draw(u[:, 0], self.snr_db, "snr_db")
+        u = torch.rand(batch, 2, generator=g, device=c.device, dtype=acc_dtype(c.device))
+        snr = draw(u[:, 0], self.snr_db, "snr_db")
         kind_idx = (u[:, 1] * len(kinds)).long().clamp(max=len(kinds) - 1)
 
         if kinds == ("original",):
@@ -871,7 +589,7 @@ class Corruption:
                     reference, self.sr, self.am_depth, self.am_rate_hz, generator=g
                 )
             noisy = mix_at_snr(reference, self._noises(kind_idx, c.shape, g, c.dtype), snr)
-        noisy, reference = _unbatched(noisy, single), _unbatched(reference, single)
+        noisy, reference = unbatched(noisy, single), unbatched(reference, single)
         return (noisy, reference) if return_reference else noisy
 
     def _noises(
@@ -890,13 +608,13 @@ class Corruption:
 
     def describe(self) -> str:
         """Return a one-line human description, e.g. for plots and training logs."""
-        lo, hi = _bounds(self.snr_db, "snr_db")
+        lo, hi = bounds(self.snr_db, "snr_db")
         snr = f"{lo:g} dB SNR" if lo == hi else f"{lo:g}-{hi:g} dB SNR (uniform per clip)"
         kinds = "/".join(self.kinds)
         text = f"{kinds} noise at {snr}"
         if self.multiplicative:
-            d_lo, d_hi = _bounds(self.am_depth, "am_depth")
-            r_lo, r_hi = _bounds(self.am_rate_hz, "am_rate_hz")
+            d_lo, d_hi = bounds(self.am_depth, "am_depth")
+            r_lo, r_hi = bounds(self.am_rate_hz, "am_rate_hz")
             text += (
                 f", after a random gain of {self.gain_db[0]:g} to {self.gain_db[1]:g} dB and "
                 f"amplitude modulation (depth {d_lo:g}-{d_hi:g}, {r_lo:g}-{r_hi:g} Hz)"

@@ -22,12 +22,10 @@ not course material.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,6 +33,7 @@ import torch
 from torch import nn
 
 from . import DEFAULT_SR
+from .audio import load_noise_dir
 from .dataset import NoisyCleanDataset, derive_seed
 from .engine.checkpoints import (
     CHECKPOINT_FORMAT,
@@ -47,6 +46,7 @@ from .engine.checkpoints import (
 )
 from .engine.checks import check_audio_tensor, check_seed
 from .engine.device import is_main_process, pick_device, seed_everything
+from .engine.history import History  # the per-epoch record fit returns (engine code)
 from .engine.trainer import Engine, PlainEngine, lr_factor
 from .errors import AudioDenoiseError
 from .losses import build_loss, si_sdr
@@ -71,7 +71,8 @@ class TrainConfig:
     model: str = "mask"  # a name in models.MODELS
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     epochs: int = 20
-    steps_per_epoch: int = 100  # an epoch is a fixed number of random batches
+    # An epoch is a fixed number of random batches; 20 x 70 steps fit 10 minutes on 2 CPU cores.
+    steps_per_epoch: int = 70
     batch_size: int = 16
     segment_seconds: float = 2.0
     sample_rate: int = DEFAULT_SR
@@ -82,7 +83,9 @@ class TrainConfig:
     grad_clip: float | None = 5.0  # max gradient norm; None: no clipping
     loss: str = "si_sdr"  # "si_sdr" (the course's) or "mse" (the original study's): losses.LOSSES
     snr_db: tuple[float, float] = (-5.0, 20.0)  # training (and validation) SNR range
-    noise: tuple[str, ...] = ("white",)  # noise kinds, see noise.Corruption
+    # Noise kinds, one drawn per clip (see noise.Corruption): every kind notebook 02 teaches, with
+    # babble made of the other training clips (benchmarks/results/recipes.md chose this mix).
+    noise: tuple[str, ...] = ("white", "pink", "brown", "hum", "tones", "machine", "babble")
     # Folder of real noise recordings (WAV/FLAC/...) for the kind "recorded", e.g.
     # data/realnoise/train from scripts/fetch_real_noise.py (never the benchmark's folder).
     noise_dir: str | None = None
@@ -137,73 +140,6 @@ class TrainConfig:
         return self.epochs * self.steps_per_epoch
 
 
-@dataclass
-class History:
-    """Per-epoch training record (lists of equal length); JSON-able through :meth:`to_dict`.
-
-    ``val_loss`` and ``val_si_sdr`` are None for epochs without validation. ``data_time_share``
-    is the fraction of step time spent making the batch (cropping + corrupting), so a learner
-    can see whether the model or the data pipeline is the bottleneck.
-    """
-
-    epoch: list[int] = field(default_factory=list)  # 1-based epoch number
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float | None] = field(default_factory=list)
-    val_si_sdr: list[float | None] = field(default_factory=list)  # dB, higher is better
-    lr: list[float] = field(default_factory=list)  # learning rate of the epoch's last step
-    epoch_time: list[float] = field(default_factory=list)  # seconds, validation included
-    data_time_share: list[float] = field(default_factory=list)
-    steps: list[int] = field(default_factory=list)  # steps run (fewer when the budget cut it)
-
-    def __len__(self) -> int:
-        return len(self.epoch)
-
-    def append(self, **row: Any) -> None:
-        """Add one epoch's values (every field by name)."""
-        for f in dataclasses.fields(self):
-            getattr(self, f.name).append(row[f.name])
-
-    @property
-    def best_epoch(self) -> int | None:
-        """Return the epoch number with the highest validation SI-SDR (None before any)."""
-        scored = [
-            (s, e)
-            for e, s in zip(self.epoch, self.val_si_sdr, strict=True)
-            if s is not None and math.isfinite(s)  # a NaN epoch (e.g. fp16 overflow) is never best
-        ]
-        if not scored:
-            return None
-        best = max(s for s, _ in scored)
-        return next(e for s, e in scored if s == best)  # earliest epoch among ties
-
-    @property
-    def best_val_si_sdr(self) -> float | None:
-        """Return the best validation SI-SDR in dB (None before any validation)."""
-        scores = [s for s in self.val_si_sdr if s is not None and math.isfinite(s)]
-        return max(scores) if scores else None
-
-    def to_frame(self):  # -> pandas.DataFrame (pandas imported lazily)
-        """Return the history as a pandas DataFrame indexed by epoch (missing values NaN)."""
-        import pandas as pd
-
-        data = {
-            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "epoch"
-        }
-        frame = pd.DataFrame(data, index=pd.Index(self.epoch, name="epoch"), dtype="float64")
-        frame["steps"] = frame["steps"].astype("int64")
-        return frame
-
-    def to_dict(self) -> dict[str, list]:
-        """Return the history as a JSON-able dict of lists."""
-        return plain(asdict(self))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> History:
-        """Return a history from :meth:`to_dict` output (missing fields become empty lists)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: list(v) for k, v in data.items() if k in names})
-
-
 # ---------------------------------------------------------------------------------------------
 # The loop
 # ---------------------------------------------------------------------------------------------
@@ -248,22 +184,6 @@ def make_corruption(config: TrainConfig, babble_clips: Sequence[torch.Tensor] = 
         )
     except ValueError as exc:
         raise AudioDenoiseError(f"invalid noise settings in the training config: {exc}") from None
-
-
-def load_noise_dir(folder: PathLike | None, sr: int = DEFAULT_SR) -> list[torch.Tensor]:
-    """Return every audio file under ``folder`` as (1, time) at ``sr``, sorted by path."""
-    from .audio import load_audio
-
-    if folder is None or not Path(folder).is_dir():
-        raise AudioDenoiseError(
-            f"noise kind 'recorded' needs noise_dir, a folder of noise recordings; got {folder!r} "
-            "(run `python scripts/fetch_real_noise.py` for data/realnoise/train)"
-        )
-    suffixes = {".wav", ".flac", ".ogg", ".aiff", ".aif"}
-    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in suffixes)
-    if not files:
-        raise AudioDenoiseError(f"{folder}: holds no audio files (.wav, .flac, .ogg, .aiff)")
-    return [load_audio(p, sr) for p in files]
 
 
 def train_step(model, noisy, clean, loss_fn, optimizer, engine=PLAIN) -> float:
@@ -413,33 +333,9 @@ def evenly_spaced(items: Sequence[Any], limit: int | None) -> list[Any]:
     return [items[i] for i in idx]
 
 
-# ---------------------------------------------------------------------------------------------
-# Estimating a run
-# ---------------------------------------------------------------------------------------------
-
-
-def seconds_per_step(
-    config: TrainConfig,
-    train_clips: Sequence[torch.Tensor],
-    device: str | torch.device | None = None,
-    steps: int = 2,
-) -> float:
-    """Return the measured seconds per optimiser step of ``config`` (a throwaway model, no validation).
-
-    Runs three tiny epochs and keeps the fastest after the first: the first pays start-up costs,
-    and the minimum resists a busy moment on a shared machine. Multiply by ``config.total_steps``
-    for an honest estimate of a run's length before starting it.
-    """
-    probe = dataclasses.replace(
-        config, epochs=3, steps_per_epoch=steps, out=None, time_budget_s=None
-    )
-    history = fit(None, train_clips, [], probe, device=device, progress=False)
-    return min(history.epoch_time[1:]) / steps
-
-
 def __getattr__(name: str) -> Any:
-    # The CLI's training from a data folder is engine code; its old names still work here.
-    if name in ("TrainResult", "train_from_directory", "resume_config"):
+    # Training from a data folder and timing a run are engine code; their names still work here.
+    if name in ("TrainResult", "train_from_directory", "resume_config", "seconds_per_step"):
         from .engine import runs
 
         return getattr(runs, name)
@@ -467,7 +363,6 @@ __all__ = [
     "pick_device",
     "run_epoch",
     "save_checkpoint",
-    "seconds_per_step",
     "seed_everything",
     "train_step",
     "unwrap_model",

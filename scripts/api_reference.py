@@ -14,11 +14,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
-    "ravdess", "demand", "audio", "noise", "dataset", "models", "losses", "training", "metrics",
+    "ravdess", "demand", "audio", "noise", "noise_kinds", "dataset", "models", "losses", "training", "metrics",
     "baselines", "enhance", "plots", "widgets", "course", "exercises", "paths", "files", "errors", "cli",
     "engine.paths", "engine.checks", "engine.headers", "engine.install", "engine.signals",
     "engine.trainer", "engine.checkpoints", "engine.device", "engine.runs", "engine.perceptual",
-    "engine.download", "engine.corrupt_file",
+    "engine.download", "engine.corrupt_file", "engine.clipbank", "engine.evaluation",
+    "engine.noise_tools", "engine.history",
 ]  # fmt: skip
 
 

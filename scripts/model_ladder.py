@@ -16,6 +16,14 @@ same test clips with the same fixed white noise at 8 dB: SI-SDRi, PESQ, STOI per
 
     .venv/bin/python scripts/model_ladder.py            # writes benchmarks/results/ladder.{json,md}
     .venv/bin/python scripts/model_ladder.py --quick    # seconds, for a smoke test (prints only)
+    # the committed results: trained on a GPU (--save), scored with PESQ on the CPU (--load)
+    python scripts/model_ladder.py --device cuda --epochs 15 --steps 100 --batch-size 16 \
+        --segment 2 --val-clips 8 --test-clips 20 --metrics si_sdr stoi --save runs/ladder
+    .venv/bin/python scripts/model_ladder.py --load runs/ladder --epochs 15 --steps 100 \
+        --batch-size 16 --segment 2 --val-clips 8 --test-clips 20
+
+Besides the table, each rung's output on one test clip is written to ladder_audio/ next to it
+(with the clean and noisy clip), so notebook 04 can play the longer runs too.
 """
 
 from __future__ import annotations
@@ -31,20 +39,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from audio_denoise_utils import DEFAULT_SR, enhance, metrics, models, ravdess, training
+from audio_denoise_utils import DEFAULT_SR, enhance, metrics, models, noise, ravdess, training
+from audio_denoise_utils.audio import save_audio
+from audio_denoise_utils.engine.checkpoints import load_checkpoint, save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SNR_DB = 8.0  # the original study's SNR
 
-DENSE = dict(frame_length=1024, hidden=512, bottleneck=64, dropout=0.2, level="peak")
-CONV = dict(channels=(32, 64, 128, 256), kernel_size=8, stride=4, level="peak")
-RUNGS = [
-    ("dense + sigmoid", "the original study's model", "dense", {**DENSE, "output": "sigmoid"}),
-    ("dense + linear", "output layer: sigmoid -> none", "dense", {**DENSE, "output": "linear"}),
-    ("conv autoencoder", "dense layers -> 1-D convolutions", "conv", {**CONV, "output": "linear"}),
-    ("U-Net", "+ skip connections (GLU-gated layers, no LSTM)", "unet", {**CONV, "lstm_layers": 0}),
-    ("mask network", "waveform -> mask on the noisy STFT", "mask", {"level": "peak"}),
-]
+RUNGS = models.LADDER  # (rung, change, model name, model kwargs)
 
 
 def recipe(model: str, model_kwargs: dict, args: argparse.Namespace) -> training.TrainConfig:
@@ -77,23 +79,68 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+def rung_file(folder: str, name: str) -> Path:
+    """Return the checkpoint file of rung ``name`` in ``folder``."""
+    return Path(folder) / (name.replace(" ", "_").replace("+", "").replace("__", "_") + ".pt")
+
+
+def listening_pair(test: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (clean, noisy) (1, 1, time): the first test clip with white noise at SNR_DB, seed 0."""
+    clean = test[0].unsqueeze(0)
+    white = noise.make_noise("white", clean.shape, torch.Generator().manual_seed(0), DEFAULT_SR)
+    return clean, noise.mix_at_snr(clean, white, SNR_DB)
+
+
 def run_rung(name, change, model_name, kwargs, args, train, val, test) -> dict:
-    """Train one rung and score it; return its record."""
+    """Train one rung (or load it with --load) and score it on the CPU; return its record."""
     config = recipe(model_name, kwargs, args)
-    model = training.make_model(config)
     wall, cpu = time.perf_counter(), time.process_time()
-    history = training.fit(model, train, val, config, device="cpu", progress=False)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if args.load:  # trained earlier (e.g. on a GPU with --save): score only
+        model, ckpt = load_checkpoint(rung_file(args.load, name))
+        history = training.History.from_dict(ckpt.get("history"))
+        previous = (ckpt.get("extra") or {}).get("ladder", {})
+        wall, cpu = previous.get("train_wall_s", 0.0), previous.get("train_cpu_s", 0.0)
+        trained_on = previous.get("device_name", previous.get("device", "?"))
+    else:
+        model = training.make_model(config)
+        history = training.fit(model, train, val, config, device=args.device, progress=False)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        trained_on = device_name(args.device)
+        model = model.cpu()
+        if args.save:
+            Path(args.save).mkdir(parents=True, exist_ok=True)
+            save_checkpoint(
+                rung_file(args.save, name),
+                model,
+                history=history,
+                train_config=config,
+                extra={
+                    "ladder": {
+                        "train_wall_s": wall,
+                        "train_cpu_s": cpu,
+                        "device": args.device,
+                        "device_name": trained_on,
+                    }
+                },
+            )
     model.eval()
     table = metrics.evaluate(
         {name: enhance.as_method(model)},
         test,
         snrs=(SNR_DB,),
-        metrics=("si_sdr", "pesq", "stoi"),
+        metrics=tuple(args.metrics),
         progress=False,
         per_clip=True,
     )
     rows = table[table["method"] == name]
+    if not args.quick:  # a listening row: every rung's output on the same noisy clip
+        clean, noisy = listening_pair(test)
+        folder = Path(args.out).parent / "ladder_audio"
+        audio_file = rung_file(folder, name).with_suffix(".flac")
+        with torch.no_grad():
+            save_audio(audio_file, model(noisy)[0], DEFAULT_SR)
+        save_audio(folder / "clean.flac", clean[0], DEFAULT_SR)
+        save_audio(folder / "noisy.flac", noisy[0], DEFAULT_SR)
     with torch.no_grad():  # how loud is the output, next to the clean speech?
         outs = [model(c.unsqueeze(0)) for c in test]
     peak = max(float(o.abs().max()) for o in outs)
@@ -107,6 +154,9 @@ def run_rung(name, change, model_name, kwargs, args, train, val, test) -> dict:
         "model_kwargs": training.TrainConfig.to_dict(config)["model_kwargs"],
         "parameters": models.count_parameters(model),
         "steps": steps,
+        "trained_on": trained_on,
+        # its output on the listening clip, relative to the results folder (clean/noisy beside it)
+        "audio": None if args.quick else f"ladder_audio/{audio_file.name}",
         "train_wall_s": round(wall, 1),
         "train_cpu_s": round(cpu, 1),
         "s_per_step": round(wall / steps, 4),
@@ -117,6 +167,8 @@ def run_rung(name, change, model_name, kwargs, args, train, val, test) -> dict:
         "clean_rms": clean_rms,
     }
     for metric in ("si_sdr_i", "pesq", "stoi"):
+        if metric not in rows:
+            continue
         record[metric] = summary(rows[metric].tolist())
         record[metric + "_per_clip"] = [round(float(v), 4) for v in rows[metric]]
     return record
@@ -133,7 +185,10 @@ def markdown(result: dict) -> str:
         "|:--|:--|--:|--:|--:|--:|--:|--:|",
     ]
     for r in result["rungs"]:
-        cell = {m: f"{r[m]['mean']:.2f} ± {r[m]['std']:.2f}" for m in ("si_sdr_i", "pesq", "stoi")}
+        cell = {
+            m: f"{r[m]['mean']:.2f} ± {r[m]['std']:.2f}" if m in r else "-"
+            for m in ("si_sdr_i", "pesq", "stoi")
+        }
         lines.append(
             f"| {r['rung']} | {r['change']} | {r['parameters']:,} | {cell['si_sdr_i']} | "
             f"{cell['pesq']} | {cell['stoi']} | {r['output_peak']:.2g} | {r['s_per_step']:.3f} |"
@@ -152,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--val-clips", type=int, default=4)
     p.add_argument("--test-clips", type=int, default=8)
     p.add_argument("--quick", action="store_true", help="tiny budget, nothing written")
+    p.add_argument("--device", default="cpu", help="where to train (scoring runs on the CPU)")
+    p.add_argument("--metrics", nargs="+", default=["si_sdr", "pesq", "stoi"])
+    p.add_argument("--save", metavar="DIR", help="also keep each rung's checkpoint in DIR")
+    p.add_argument("--load", metavar="DIR", help="score the rungs saved in DIR, no training")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "ladder"))
     args = p.parse_args(argv)
     if args.quick:
@@ -168,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         r = rungs[-1]
         print(
             f"{name:18s} SI-SDRi {r['si_sdr_i']['mean']:7.2f} ± {r['si_sdr_i']['std']:.2f} dB  "
-            f"PESQ {r['pesq']['mean']:.2f}  STOI {r['stoi']['mean']:.3f}  "
+            f"PESQ {r.get('pesq', {}).get('mean', float('nan')):.2f}  "
+            f"STOI {r.get('stoi', {}).get('mean', float('nan')):.3f}  "
             f"peak {r['output_peak']:.2g}  {r['train_wall_s']:.0f} s",
             flush=True,
         )
@@ -179,14 +239,33 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def device_name(device: str) -> str:
+    """Return a readable name of the device that trains."""
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    return f"{platform.processor() or platform.machine()} CPU ({torch.get_num_threads()} threads)"
+
+
+def where(args: argparse.Namespace, rungs: list[dict]) -> str:
+    """Say where the rungs were trained and scored."""
+    trained = sorted({r.get("trained_on", "?") for r in rungs})
+    if args.load:
+        return (
+            f"rungs trained earlier with --save on {', '.join(trained)}, scored with "
+            f"--load {args.load} on {device_name('cpu')}"
+        )
+    return f"trained on {', '.join(trained)}, scored on {device_name('cpu')}"
+
+
 def write(args, argv, rungs, test, data, cpu, wall) -> None:
     """Print (--quick) or write the results files for the rungs done so far."""
     command = "python scripts/model_ladder.py " + " ".join(sys.argv[1:] if argv is None else argv)
     how = (
         f"Made by `{command.strip()}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-        f"{platform.processor() or platform.machine()}, CPU only, {torch.get_num_threads()} "
-        f"torch threads, on a machine shared with other jobs (contended): {wall / 60:.1f} min "
-        f"wall, {cpu / 60:.1f} min CPU. {ravdess.describe_source(data)}. Every rung: "
+        f"{where(args, rungs)}: {wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU "
+        f"({'scoring only' if args.load else 'training and scoring'}; training: "
+        f"{sum(r['train_wall_s'] for r in rungs) / 60:.1f} min for all rungs). "
+        f"{ravdess.describe_source(data)}. Every rung: "
         f"{args.epochs} epochs x {args.steps} steps, batch {args.batch_size}, "
         f"{args.segment:g} s crops, MSE loss, the original study's noise (white at "
         f"{SNR_DB:g} dB, every sample x 1 or 2), constant learning rate, AdamW, seed 0. "

@@ -174,7 +174,7 @@ def test_clip_bank_feeds_corruption(clips: list[torch.Tensor]) -> None:
 
 
 def test_speed_perturb_changes_length_and_pitch_but_not_the_originals():
-    from audio_denoise_utils.dataset import speed_perturb
+    from audio_denoise_utils.engine.clipbank import speed_perturb
 
     sr = 16000
     t = torch.arange(sr) / sr
@@ -194,7 +194,7 @@ def test_speed_perturb_changes_length_and_pitch_but_not_the_originals():
 
 def test_clip_bank_with_speed_perturbation_equals_the_list_it_replaces():
     # The in-place build must hold exactly what ClipBank(clips + speed_perturb(clips)) held.
-    from audio_denoise_utils.dataset import speed_perturb
+    from audio_denoise_utils.engine.clipbank import speed_perturb
 
     gen = torch.Generator().manual_seed(3)
     clips = [torch.randn(1, n, generator=gen) for n in (1, 7, 999, 16000, 23457)]

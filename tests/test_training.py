@@ -129,7 +129,10 @@ def test_validation_loss_falls_and_beats_the_noisy_input(trained, clips):
     assert history.val_si_sdr[-1] > history.val_si_sdr[0]
     # The model must do better than leaving the validation input as it is.
     pairs = NoisyCleanDataset(
-        clips[1], training.make_corruption(config), train=False, seed=config.val_seed
+        clips[1],
+        training.make_corruption(config, babble_clips=clips[0]),
+        train=False,
+        seed=config.val_seed,
     )
     noisy = torch.stack([n for n, _ in pairs])
     clean = torch.stack([c for _, c in pairs])
@@ -150,7 +153,7 @@ def test_fit_is_the_learners_loop(clips):
     config = tiny_config(epochs=3, steps_per_epoch=4, **PLAIN_SETTINGS)
     train_clips, val_clips = clips
     model = make_model(config)
-    corruption = training.make_corruption(config)
+    corruption = training.make_corruption(config, babble_clips=train_clips)
     segment = round(config.segment_seconds * config.sample_rate)
     train_data = NoisyCleanDataset(
         train_clips, corruption, segment, seed=config.seed, sr=SR,

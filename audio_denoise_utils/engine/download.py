@@ -37,6 +37,7 @@ from typing import Any
 
 from .. import paths
 from ..errors import (
+    AudioDenoiseError,
     ChecksumError,
     DownloadError,
     InvalidArgumentError,
@@ -457,3 +458,56 @@ def unread_location_note(dest: PathLike) -> str | None:
         f"pass --data {dest} (data_dir=...) to use it there, or set {paths.HOME_ENV} to the folder "
         "holding data/"
     )
+
+
+# Where the course finds its data (re-exported by ravdess).
+
+
+def project_root() -> Path:
+    """Return the course's root folder (holding ``audio_denoise_utils/`` and ``data/sample``).
+
+    See :func:`paths.project_root`; without a checkout, the package's parent folder.
+    """
+    return paths.project_root() or Path(__file__).resolve().parents[2]
+
+
+def _has_actor_wavs(path: Path) -> bool:
+    if not path.is_dir():
+        return False
+    for actor_dir in path.glob("Actor_[0-9][0-9]"):
+        if actor_dir.is_dir() and any(f.suffix.lower() == ".wav" for f in actor_dir.iterdir()):
+            return True
+    return False
+
+
+def default_data_dir() -> Path:
+    """Return ``<home>/data/ravdess`` if it holds RAVDESS (complete, or Actor_XX folders with WAVs), else the bundled sample."""
+    ravdess = paths.ravdess_dir()
+    if is_complete(ravdess) or _has_actor_wavs(ravdess):
+        return ravdess
+    sample = paths.sample_dir()
+    if sample is None:
+        raise AudioDenoiseError(
+            f"no RAVDESS in {ravdess} and no bundled sample (the package runs without the course "
+            "checkout): run `audio-denoise download`, or pass --data DIR (data_dir=...)"
+        )
+    return sample
+
+
+def describe_source(path: PathLike) -> str:
+    """Return a one-line note for notebooks saying which data ``path`` holds (RAVDESS or the sample)."""
+    p = Path(path)
+    from ..ravdess import _wav_files
+
+    n = len(_wav_files(p)) if p.is_dir() else 0
+    sample = paths.sample_dir()
+    if (sample is not None and p.resolve() == sample.resolve()) or p.name == "sample":
+        return (
+            f"Data: bundled synthetic sample, not RAVDESS ({n} clips in {p}); "
+            "run `audio-denoise download` for the real dataset"
+        )
+    if is_complete(p):
+        return f"Data: RAVDESS audio-speech, verified download ({n} clips in {p})"
+    if _has_actor_wavs(p):
+        return f"Data: RAVDESS layout, not a verified download ({n} clips in {p})"
+    return f"Data: {n} WAV files in {p} (not RAVDESS layout)"

@@ -143,3 +143,27 @@ def evaluate_checkpoint(
     return evaluate(
         methods, clips, snrs=snrs, noise=noise, sr=sr, seed=seed, metrics=metrics, progress=progress
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Estimating a run
+# ---------------------------------------------------------------------------------------------
+
+
+def seconds_per_step(
+    config: TrainConfig,
+    train_clips: Sequence[torch.Tensor],
+    device: str | torch.device | None = None,
+    steps: int = 2,
+) -> float:
+    """Return the measured seconds per optimiser step of ``config`` (a throwaway model, no validation).
+
+    Runs three tiny epochs and keeps the fastest after the first: the first pays start-up costs,
+    and the minimum resists a busy moment on a shared machine. Multiply by ``config.total_steps``
+    for an honest estimate of a run's length before starting it.
+    """
+    probe = dataclasses.replace(
+        config, epochs=3, steps_per_epoch=steps, out=None, time_budget_s=None
+    )
+    history = training.fit(None, train_clips, [], probe, device=device, progress=False)
+    return min(history.epoch_time[1:]) / steps
