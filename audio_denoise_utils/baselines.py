@@ -1,4 +1,4 @@
-"""Classical (non-learned) denoisers to compare the networks against, and an oracle upper bound.
+"""Classical (non-learned) denoisers to compare the networks against, and an oracle reference.
 
 Every function takes noisy audio (batch, 1, time) or (1, time) as a float tensor and returns
 float32 audio of the same shape and length on the same device. :data:`BASELINES` holds them in

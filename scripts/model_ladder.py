@@ -84,11 +84,16 @@ def rung_file(folder: str, name: str) -> Path:
     return Path(folder) / (name.replace(" ", "_").replace("+", "").replace("__", "_") + ".pt")
 
 
+def noisy_version(clip: torch.Tensor, index: int) -> torch.Tensor:
+    """Return ``clip`` (1, time) as (1, 1, time) with white noise at SNR_DB, seeded by its index."""
+    clean = clip.unsqueeze(0)
+    white = noise.make_noise("white", clean.shape, torch.Generator().manual_seed(index), DEFAULT_SR)
+    return noise.mix_at_snr(clean, white, SNR_DB)
+
+
 def listening_pair(test: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (clean, noisy) (1, 1, time): the first test clip with white noise at SNR_DB, seed 0."""
-    clean = test[0].unsqueeze(0)
-    white = noise.make_noise("white", clean.shape, torch.Generator().manual_seed(0), DEFAULT_SR)
-    return clean, noise.mix_at_snr(clean, white, SNR_DB)
+    return test[0].unsqueeze(0), noisy_version(test[0], 0)
 
 
 def run_rung(name, change, model_name, kwargs, args, train, val, test) -> dict:
@@ -141,8 +146,8 @@ def run_rung(name, change, model_name, kwargs, args, train, val, test) -> dict:
             save_audio(audio_file, model(noisy)[0], DEFAULT_SR)
         save_audio(folder / "clean.flac", clean[0], DEFAULT_SR)
         save_audio(folder / "noisy.flac", noisy[0], DEFAULT_SR)
-    with torch.no_grad():  # how loud is the output, next to the clean speech?
-        outs = [model(c.unsqueeze(0)) for c in test]
+    with torch.no_grad():  # how loud is the output for the noisy clips, next to the clean speech?
+        outs = [model(noisy_version(c, i)) for i, c in enumerate(test)]
     peak = max(float(o.abs().max()) for o in outs)
     out_rms = float(np.mean([float(o.pow(2).mean().sqrt()) for o in outs]))
     clean_rms = float(np.mean([float(c.pow(2).mean().sqrt()) for c in test]))
