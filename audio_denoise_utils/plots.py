@@ -629,7 +629,8 @@ def plot_metric_bars(
             means,
             width * 0.95,
             yerr=errs if any(errs) else None,
-            color=color_for(method, i),
+            # Methods get distinct colours (a name like 'rnnoise' is not the role 'noise').
+            color=COLORS["noisy"] if method == "noisy" else _CYCLE[i % len(_CYCLE)],
             label=method,
             capsize=2,
             error_kw={"linewidth": 0.8},

@@ -375,6 +375,31 @@ def write_report(
             f"\n### {test_set}, {kind} noise\n\n{format_table(t.drop(columns=['test_set', 'noise']))}\n"
         )
     (out / f"{tag}.md").write_text("\n".join(md) + "\n")
+    write_figure(per_clip, out / f"{tag}_si_sdr_i.png")
+
+
+def write_figure(per_clip: pd.DataFrame, path: Path) -> None:
+    """Save SI-SDRi bars (mean, error bar: std over clips) of the first test set's first noise."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from audio_denoise_utils.plots import plot_metric_bars
+
+    first = per_clip[
+        (per_clip["test_set"] == per_clip["test_set"].iloc[0])
+        & (per_clip["noise"] == per_clip["noise"].iloc[0])
+    ]
+    fig = plot_metric_bars(first, "si_sdr_i")
+    ax = fig.axes[0]
+    ax.set_title(
+        f"SI-SDR improvement (dB), {first['test_set'].iloc[0]} speech, {first['noise'].iloc[0]} "
+        f"noise, {first['clip'].nunique()} clips; error bars: std over clips",
+        loc="left",
+    )
+    if first["si_sdr_i"].min() < -20:  # a collapsed model would flatten every other bar
+        ax.set_yscale("symlog", linthresh=10)
+        ax.set_ylabel("SI-SDR improvement (dB; linear within ±10, log beyond)")
+    fig.savefig(path, dpi=110, bbox_inches="tight")
 
 
 if __name__ == "__main__":
