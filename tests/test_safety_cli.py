@@ -189,7 +189,9 @@ sys.exit(main(sys.argv[1:]))
 def test_sigint_and_sigterm_mid_write_leave_no_partial_file(ckpt, tmp_path):
     """Real processes interrupted while their output is being written: old output kept, no temp."""
     long = tmp_path / "long.wav"
-    sf.write(long, np.tile(speech_like(1.0), 240), SR, subtype="PCM_16")  # 4 minutes
+    # 12 minutes: with the tiny test model the whole file takes about a second, so the signal
+    # must come as soon as the temporary output appears (a fixed wait once let it finish first).
+    sf.write(long, np.tile(speech_like(1.0), 720), SR, subtype="PCM_16")
     procs = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         out_dir = tmp_path / sig.name
@@ -213,7 +215,6 @@ def test_sigint_and_sigterm_mid_write_leave_no_partial_file(ckpt, tmp_path):
     while pending and time.monotonic() < deadline:
         for sig, (proc, out_dir) in list(pending.items()):
             if list(out_dir.glob(".out.wav.*")):  # the temporary output exists: mid-write
-                time.sleep(0.2)
                 proc.send_signal(sig)
                 del pending[sig]
         time.sleep(0.05)
@@ -224,7 +225,7 @@ def test_sigint_and_sigterm_mid_write_leave_no_partial_file(ckpt, tmp_path):
         lines = [line for line in err.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err
         assert snapshot(out_dir) == {"out.wav": b"previous result"}
-    assert sf.info(str(long)).frames == 240 * SR  # the input untouched
+    assert sf.info(str(long)).frames == 720 * SR  # the input untouched
 
 
 # --- never non-finite audio; the container follows the extension ----------------------------
