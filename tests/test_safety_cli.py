@@ -179,8 +179,11 @@ def test_read_only_output_place_is_one_line_before_any_work(
         assert time.perf_counter() - start < 10  # refused up front, not after the work
 
 
+# A shell starts background jobs with SIGINT ignored (a CI runner may too), and the child inherits
+# that: restore Python's own Ctrl-C handler, as an interactive terminal would have it.
 SIGNAL_SCRIPT = """
-import sys
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from audio_denoise_utils.cli import main
 sys.exit(main(sys.argv[1:]))
 """
