@@ -313,19 +313,9 @@ def _finite(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the ``audio-denoise`` argument parser."""
+def _add_download(sub: argparse._SubParsersAction) -> None:
+    """Add the ``download`` command to ``sub``."""
     from . import paths
-
-    p = _Parser(
-        prog="audio-denoise",
-        description=__doc__.splitlines()[0],
-        epilog=f"Default folders do not depend on the working folder: data and runs live under "
-        f"{paths.home()} ({paths.HOME_ENV} moves them), the decode cache in {paths.cache_dir()} "
-        f"({paths.CACHE_ENV} moves it).",
-    )
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or chatter")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     d = sub.add_parser("download", help="download and extract RAVDESS speech (about 200 MB)")
     d.add_argument(
@@ -337,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--md5", default=None, help="expected md5 of the archive")
     d.set_defaults(func=cmd_download)
 
+
+def _add_corrupt(sub: argparse._SubParsersAction) -> None:
+    """Add the ``corrupt`` command to ``sub``."""
     c = sub.add_parser("corrupt", help="add noise to a file at an exact SNR")
     c.add_argument("input")
     c.add_argument("-o", "--output", required=True)
@@ -351,6 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--seed", type=_seed, default=0, help="0 to 2**32 - 1 (default: 0)")
     c.set_defaults(func=cmd_corrupt)
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    """Add the ``train`` command to ``sub``."""
+    from . import paths
 
     t = sub.add_parser("train", help="train a denoiser (defaults: the course's best recipe)")
     t.add_argument(
@@ -402,6 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.set_defaults(func=cmd_train)
 
+
+def _add_denoise(sub: argparse._SubParsersAction) -> None:
+    """Add the ``denoise`` command to ``sub``."""
     n = sub.add_parser("denoise", help="denoise audio files with a trained checkpoint")
     n.add_argument("--checkpoint", required=True)
     n.add_argument("inputs", nargs="+", metavar="INPUT")
@@ -409,6 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
     n.set_defaults(func=cmd_denoise)
 
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    """Add the ``evaluate`` command to ``sub``."""
     e = sub.add_parser("evaluate", help="score a checkpoint against classical baselines")
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--data", default=None, help="data folder (default as for train)")
@@ -420,6 +424,26 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-baselines", action="store_true")
     e.add_argument("--json", action="store_true", help="print the table as JSON")
     e.set_defaults(func=cmd_evaluate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``audio-denoise`` argument parser."""
+    from . import paths
+
+    p = _Parser(
+        prog="audio-denoise",
+        description=__doc__.splitlines()[0],
+        epilog=f"Default folders do not depend on the working folder: data and runs live under "
+        f"{paths.home()} ({paths.HOME_ENV} moves them), the decode cache in {paths.cache_dir()} "
+        f"({paths.CACHE_ENV} moves it).",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or chatter")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_download(sub)
+    _add_corrupt(sub)
+    _add_train(sub)
+    _add_denoise(sub)
+    _add_evaluate(sub)
     return p
 
 

@@ -659,31 +659,29 @@ def _ordered(values: Sequence[Any], known: Sequence[Any]) -> list[Any]:
     return head + sorted((v for v in present if v not in set(known)), key=str)
 
 
-def plot_dataset_stats(table: pd.DataFrame) -> Figure:
-    """Return a 2x2 figure for a RAVDESS metadata table: emotions, actors, statements, durations.
+#: Colours of the two genders in the dataset plots.
+_GENDER_COLORS = {"female": COLORS["val"], "male": COLORS["train"]}
 
-    Panels whose column is missing say so instead of failing; ``duration`` comes from
-    ``ravdess.list_clips(root, with_duration=True)``.
-    """
+
+def _missing(ax: Axes, what: str) -> None:
+    """Mark an empty panel: the table has no ``what`` column."""
+    ax.text(
+        0.5,
+        0.5,
+        f"no '{what}' column",
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        color="gray",
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _emotion_panel(ax: Axes, table: pd.DataFrame) -> None:
+    """Clips per emotion, stacked by intensity."""
     from .ravdess import EMOTIONS, INTENSITIES
 
-    fig, axes = _subplots(2, 2, figsize=(11, 7))
-    gender_colors = {"female": COLORS["val"], "male": COLORS["train"]}
-
-    def missing(ax: Axes, what: str) -> None:
-        ax.text(
-            0.5,
-            0.5,
-            f"no '{what}' column",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-            color="gray",
-        )
-        ax.set_xticks([])
-        ax.set_yticks([])
-
-    ax = axes[0, 0]
     if "emotion" in table.columns:
         emotions = _ordered(list(table["emotion"]), list(EMOTIONS.values()))
         split = "intensity" if "intensity" in table.columns else None
@@ -701,14 +699,16 @@ def plot_dataset_stats(table: pd.DataFrame) -> Figure:
         ax.set_ylabel("clips")
         ax.set_title("clips per emotion", loc="left")
     else:
-        missing(ax, "emotion")
+        _missing(ax, "emotion")
 
-    ax = axes[0, 1]
+
+def _actor_panel(ax: Axes, table: pd.DataFrame) -> None:
+    """Clips per actor, coloured by gender."""
     if "actor" in table.columns:
         counts = table["actor"].value_counts().sort_index()
         genders = table.groupby("actor")["gender"].first() if "gender" in table.columns else None
         colors = [
-            gender_colors.get(genders[a], _CYCLE[0]) if genders is not None else _CYCLE[0]
+            _GENDER_COLORS.get(genders[a], _CYCLE[0]) if genders is not None else _CYCLE[0]
             for a in counts.index
         ]
         ax.bar([str(a) for a in counts.index], counts.to_numpy(), color=colors)
@@ -716,7 +716,7 @@ def plot_dataset_stats(table: pd.DataFrame) -> Figure:
             from matplotlib.patches import Patch
 
             ax.legend(
-                handles=[Patch(color=c, label=g) for g, c in gender_colors.items()],
+                handles=[Patch(color=c, label=g) for g, c in _GENDER_COLORS.items()],
                 fontsize=8,
                 ncols=2,
                 loc="upper left",
@@ -727,16 +727,18 @@ def plot_dataset_stats(table: pd.DataFrame) -> Figure:
         ax.set_ylabel("clips")
         ax.set_title("clips per actor", loc="left")
     else:
-        missing(ax, "actor")
+        _missing(ax, "actor")
 
-    ax = axes[1, 0]
+
+def _statement_panel(ax: Axes, table: pd.DataFrame) -> None:
+    """Clips per statement, side by side by gender."""
     col = (
         "text" if "text" in table.columns else "statement" if "statement" in table.columns else None
     )
     if col:
         cats = _ordered(list(table[col]), [])
         groups = (
-            _ordered(list(table["gender"]), list(gender_colors))
+            _ordered(list(table["gender"]), list(_GENDER_COLORS))
             if "gender" in table.columns
             else [None]
         )
@@ -748,7 +750,7 @@ def plot_dataset_stats(table: pd.DataFrame) -> Figure:
                 np.arange(len(cats)) + (i - (len(groups) - 1) / 2) * width,
                 counts,
                 width * 0.95,
-                color=gender_colors.get(g, _CYCLE[i]),
+                color=_GENDER_COLORS.get(g, _CYCLE[i]),
                 label=g,
             )
         ax.set_xticks(np.arange(len(cats)), [str(c) for c in cats], fontsize=8)
@@ -758,14 +760,16 @@ def plot_dataset_stats(table: pd.DataFrame) -> Figure:
         ax.set_ylabel("clips")
         ax.set_title("clips per statement", loc="left")
     else:
-        missing(ax, "statement")
+        _missing(ax, "statement")
 
-    ax = axes[1, 1]
+
+def _duration_panel(ax: Axes, table: pd.DataFrame) -> None:
+    """Histogram of clip durations, by gender, with the median."""
     if "duration" in table.columns and table["duration"].notna().any():
         dur = table["duration"].dropna().to_numpy(dtype=float)
         bins = np.linspace(dur.min(), dur.max() + 1e-6, 25)
         if "gender" in table.columns:
-            for g, c in gender_colors.items():
+            for g, c in _GENDER_COLORS.items():
                 sub = table.loc[table["gender"] == g, "duration"].dropna().to_numpy(dtype=float)
                 if sub.size:
                     ax.hist(sub, bins=bins, histtype="step", linewidth=1.5, color=c, label=g)
@@ -777,7 +781,20 @@ def plot_dataset_stats(table: pd.DataFrame) -> Figure:
         ax.set_ylabel("clips")
         ax.set_title(f"clip durations (median {np.median(dur):.2f} s)", loc="left")
     else:
-        missing(ax, "duration")
+        _missing(ax, "duration")
+
+
+def plot_dataset_stats(table: pd.DataFrame) -> Figure:
+    """Return a 2x2 figure for a RAVDESS metadata table: emotions, actors, statements, durations.
+
+    Panels whose column is missing say so instead of failing; ``duration`` comes from
+    ``ravdess.list_clips(root, with_duration=True)``.
+    """
+    fig, axes = _subplots(2, 2, figsize=(11, 7))
+    _emotion_panel(axes[0, 0], table)
+    _actor_panel(axes[0, 1], table)
+    _statement_panel(axes[1, 0], table)
+    _duration_panel(axes[1, 1], table)
     fig.suptitle(f"{len(table)} clips", x=0.01, ha="left")
     return fig
 

@@ -354,8 +354,6 @@ def download_ravdess(
     * HTTP errors, unreachable servers, a full disk or a read-only ``dest`` raise DownloadError
       (or OutputError) with a one-line message.
     """
-    from tqdm.auto import tqdm  # lazy: tqdm.auto probes for a notebook frontend on import
-
     dest = Path(dest) if dest is not None else paths.ravdess_dir()
     note = unread_location_note(dest)
     if note:
@@ -384,42 +382,10 @@ def download_ravdess(
     part = download_dir / f"{name}.part"
     try:
         download_dir.mkdir(parents=True, exist_ok=True)
-        if archive.exists():
-            # Left by a run that stopped after downloading: reuse it if it checks out.
-            try:
-                actual_md5 = _verify(archive, url, md5, size)
-            except ChecksumError:
-                actual_md5 = None
-        else:
-            actual_md5 = None
-        if actual_md5 is None:
-            if size is not None and part.exists() and part.stat().st_size > size:
-                part.unlink()  # longer than the real file: cannot be a prefix of it
-            with tqdm(
-                total=size,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                desc=name,
-                disable=not progress,
-            ) as bar:
-                if part.exists():
-                    bar.update(part.stat().st_size)
-                _fetch(url, part, timeout, bar, retries)
-            os.replace(part, archive)
-            actual_md5 = _verify(archive, url, md5, size)
+        actual_md5 = _checked_archive(archive, part, url, md5, size, progress, timeout, retries)
         _txn.install(archive, dest, {"md5": actual_md5, "url": url, "archive": name}, safe_extract)
     except BaseException as exc:
-        try:
-            if isinstance(exc, (ChecksumError, UnsafeArchiveError)):
-                archive.unlink(missing_ok=True)
-                part.unlink(missing_ok=True)
-            # Tidy up empty folders; a partial download stays for the next run to resume.
-            _remove_if_empty(download_dir)
-            if created_dest:
-                _remove_if_empty(dest)
-        except OSError:
-            pass  # tidying is best effort: the error that matters is ``exc``
+        _tidy_after_failure(exc, archive, part, dest, created_dest)
         if isinstance(exc, OSError | OutputError):
             reason = (
                 describe_os_error(exc) if isinstance(exc, OSError) else (exc.reason or str(exc))
@@ -435,6 +401,58 @@ def download_ravdess(
     except OSError:
         pass  # installed and marked complete: a leftover archive is only wasted space
     return dest
+
+
+def _checked_archive(
+    archive: Path,
+    part: Path,
+    url: str,
+    md5: str | None,
+    size: int | None,
+    progress: bool,
+    timeout: float,
+    retries: int,
+) -> str:
+    """Return the md5 of a verified ``archive``: one left by an earlier run, or fetched via ``part``."""
+    from tqdm.auto import tqdm  # lazy: tqdm.auto probes for a notebook frontend on import
+
+    if archive.exists():
+        # Left by a run that stopped after downloading: reuse it if it checks out.
+        try:
+            return _verify(archive, url, md5, size)
+        except ChecksumError:
+            pass
+    if size is not None and part.exists() and part.stat().st_size > size:
+        part.unlink()  # longer than the real file: cannot be a prefix of it
+    with tqdm(
+        total=size,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=archive.name,
+        disable=not progress,
+    ) as bar:
+        if part.exists():
+            bar.update(part.stat().st_size)
+        _fetch(url, part, timeout, bar, retries)
+    os.replace(part, archive)
+    return _verify(archive, url, md5, size)
+
+
+def _tidy_after_failure(
+    exc: BaseException, archive: Path, part: Path, dest: Path, created_dest: bool
+) -> None:
+    """Remove what a failed download must not leave (a bad archive, empty folders); best effort."""
+    try:
+        if isinstance(exc, (ChecksumError, UnsafeArchiveError)):
+            archive.unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
+        # Tidy up empty folders; a partial download stays for the next run to resume.
+        _remove_if_empty(archive.parent)
+        if created_dest:
+            _remove_if_empty(dest)
+    except OSError:
+        pass  # tidying is best effort: the error that matters is ``exc``
 
 
 def _remove_if_empty(path: Path) -> None:
