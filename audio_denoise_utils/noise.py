@@ -35,6 +35,7 @@ from .engine.noise_tools import (
     batched,
     bounds,
     draw,
+    inverse_rms,
     make_generator,
     per_clip,
     unbatched,
@@ -266,12 +267,6 @@ def mix_at_snr(
     return unbatched((c64 + scale * n64).to(c.dtype), single)
 
 
-def _inverse_rms(x: torch.Tensor) -> torch.Tensor:
-    """Return 1 / RMS of ``x``, or 0 for silence (no host sync: this runs on the GPU per talker)."""
-    rms = x.pow(2).mean().sqrt()
-    return torch.where(rms > 0, 1 / rms.clamp_min(torch.finfo(x.dtype).tiny), torch.zeros_like(rms))
-
-
 def babble_noise(
     clips: Sequence[torch.Tensor],
     length: int,
@@ -314,8 +309,8 @@ def babble_noise(
         else:
             start = min(int(u_start * size), size - 1)
             crop = clip.repeat(math.ceil(length / size) + 1)[start : start + length]
-        out += crop * _inverse_rms(crop) * 10 ** (-6.0 * u_level / 20)
-    return (out * _inverse_rms(out)).unsqueeze(0)
+        out += crop * inverse_rms(crop) * 10 ** (-6.0 * u_level / 20)
+    return (out * inverse_rms(out)).unsqueeze(0)
 
 
 # --------------------------------------------------------------------------------------------

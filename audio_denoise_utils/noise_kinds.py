@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 
 from . import DEFAULT_SR
-from .engine.noise_tools import acc_dtype, bounds, make_generator
+from .engine.noise_tools import acc_dtype, bounds, inverse_rms, make_generator
 from .errors import InvalidArgumentError
 
 
@@ -222,4 +222,4 @@ def recorded_noise(
     start = min(int(u_start * size), size - 1)
     crop = clip.repeat(math.ceil((start + length) / size))[start : start + length]
     crop = crop - crop.mean()
-    return (crop / crop.pow(2).mean().sqrt().clamp_min(1e-12)).unsqueeze(0)
+    return (crop * inverse_rms(crop)).unsqueeze(0)

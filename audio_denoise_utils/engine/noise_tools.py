@@ -102,3 +102,9 @@ def draw(u: torch.Tensor, value: Range, name: str) -> torch.Tensor:
     """Map uniform draws ``u`` in [0, 1) onto ``value``'s range."""
     lo, hi = bounds(value, name)
     return lo + (hi - lo) * u
+
+
+def inverse_rms(x: torch.Tensor) -> torch.Tensor:
+    """Return 1 / RMS of ``x``, or 0 for silence (no host sync: this runs on the GPU per talker)."""
+    rms = x.pow(2).mean().sqrt()
+    return torch.where(rms > 0, 1 / rms.clamp_min(torch.finfo(x.dtype).tiny), torch.zeros_like(rms))
