@@ -19,26 +19,10 @@ import numpy as np
 import torch
 
 from . import DEFAULT_SR
-from .errors import AudioDenoiseError
 
-
-class BaselineInputError(AudioDenoiseError, ValueError):
-    """A baseline got audio of an unusable shape or type."""
-
-
-def _rows(wav: torch.Tensor, fn: str) -> torch.Tensor:
-    """Return ``wav`` as float32 (rows, time), one row per clip."""
-    if not isinstance(wav, torch.Tensor):
-        raise BaselineInputError(f"{fn}: expected a torch tensor, got {type(wav).__name__}")
-    if wav.ndim == 3 and wav.shape[1] != 1:
-        raise BaselineInputError(
-            f"{fn}: expected mono (batch, 1, time) audio, got {tuple(wav.shape)}"
-        )
-    if wav.ndim not in (1, 2, 3) or wav.shape[-1] == 0:
-        raise BaselineInputError(
-            f"{fn}: expected (batch, 1, time) or (1, time) audio, got {tuple(wav.shape)}"
-        )
-    return wav.detach().float().reshape(-1, wav.shape[-1])
+# Shape and STFT-argument checks (engine code, not course material):
+from .engine.checks import check_stft_args, clip_rows
+from .errors import BaselineInputError as BaselineInputError  # re-exported
 
 
 def _stft(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
@@ -53,17 +37,6 @@ def _istft(spec: torch.Tensor, n_fft: int, hop: int, length: int) -> torch.Tenso
     """Return (rows, length) audio from a complex STFT made by :func:`_stft`."""
     window = torch.hann_window(n_fft, device=spec.device)
     return torch.istft(spec, n_fft, hop, window=window, center=True, length=length)
-
-
-def _check_stft_args(fn: str, length: int, n_fft: int, hop: int) -> None:
-    if not 0 < hop < n_fft:
-        # Hann windows must overlap for the inverse STFT to exist
-        raise BaselineInputError(
-            f"{fn}: hop must be between 1 and n_fft - 1 ({n_fft - 1}), got {hop}"
-        )
-    if length <= n_fft // 2:
-        # reflect padding needs more samples than half a window
-        raise BaselineInputError(f"{fn}: clip of {length} samples is too short for n_fft={n_fft}")
 
 
 def quietest_blocks(wav: np.ndarray, block: int = 512, fraction: float = 0.1) -> np.ndarray:
@@ -109,7 +82,7 @@ def spectral_gating(
     """
     import noisereduce
 
-    rows = _rows(noisy, "spectral_gating")
+    rows = clip_rows(noisy, "spectral_gating")
     if rows.shape[-1] <= n_fft:
         raise BaselineInputError(
             f"spectral_gating: clip of {rows.shape[-1]} samples is too short for n_fft={n_fft}"
@@ -118,7 +91,7 @@ def spectral_gating(
     fixed_noise = None
     if noise_clip is not None:
         fixed_noise = (
-            _rows(noise_clip, "spectral_gating").cpu().numpy().astype(np.float64).reshape(-1)
+            clip_rows(noise_clip, "spectral_gating").cpu().numpy().astype(np.float64).reshape(-1)
         )
     out = np.empty_like(data)
     for i, row in enumerate(data):
@@ -187,9 +160,9 @@ def spectral_subtraction(
     floor masks "musical noise"); ``N`` is the noise power from :func:`estimate_noise_psd`. The
     noisy phase is kept.
     """
-    rows = _rows(noisy, "spectral_subtraction")
+    rows = clip_rows(noisy, "spectral_subtraction")
     length = rows.shape[-1]
-    _check_stft_args("spectral_subtraction", length, n_fft, hop)
+    check_stft_args("spectral_subtraction", length, n_fft, hop)
     spec = _stft(rows, n_fft, hop)
     power = spec.abs().square()
     noise_psd = estimate_noise_psd(power, noise_frames, quiet_fraction)
@@ -214,15 +187,15 @@ def oracle_irm(
     reference for methods that scale STFT magnitudes and keep the noisy phase, not their upper
     bound (a truncated phase-sensitive mask does better) and not a baseline to beat in practice.
     """
-    rows = _rows(noisy, "oracle_irm")
+    rows = clip_rows(noisy, "oracle_irm")
     if not isinstance(clean, torch.Tensor) or clean.shape != noisy.shape:
         got = tuple(clean.shape) if isinstance(clean, torch.Tensor) else type(clean).__name__
         raise BaselineInputError(
             f"oracle_irm: clean must have the noisy input's shape {tuple(noisy.shape)}, got {got}"
         )
-    clean_rows = _rows(clean, "oracle_irm").to(rows.device)
+    clean_rows = clip_rows(clean, "oracle_irm").to(rows.device)
     length = rows.shape[-1]
-    _check_stft_args("oracle_irm", length, n_fft, hop)
+    check_stft_args("oracle_irm", length, n_fft, hop)
     spec_noisy = _stft(rows, n_fft, hop)
     s_pow = _stft(clean_rows, n_fft, hop).abs().square()
     n_pow = _stft(rows - clean_rows, n_fft, hop).abs().square()

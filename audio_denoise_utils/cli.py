@@ -69,7 +69,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 def cmd_corrupt(args: argparse.Namespace) -> int:
     """Write a noisy copy of one file at an exact SNR."""
-    from .noise import corrupt_file
+    from .engine.corrupt_file import corrupt_file
 
     refuse_input_overwrite([args.output], [args.input])
     check_writable_file(args.output)
@@ -129,8 +129,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     wrote it (its run folder keeps last.pt), or ``--overwrite`` to start afresh (the old file stays
     until the new run has a better-than-nothing checkpoint to put in its place).
     """
+    from .engine.runs import resume_config, train_from_directory
     from .models import MODELS
-    from .training import TrainConfig, is_main_process, resume_config, train_from_directory
+    from .training import TrainConfig, is_main_process
 
     if args.model is not None and args.model not in MODELS:  # before decoding any audio
         raise AudioDenoiseError(
@@ -247,7 +248,8 @@ def _first_line(exc: BaseException) -> str:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a checkpoint against the baselines on the held-out speakers."""
-    from .metrics import evaluate_checkpoint, format_table
+    from .engine.runs import evaluate_checkpoint
+    from .metrics import format_table
 
     table = evaluate_checkpoint(
         args.checkpoint,

@@ -38,6 +38,10 @@ class InvalidArgumentError(AudioDenoiseError, ValueError):
     """An argument has the wrong shape, dtype or range (also a ValueError, as Python expects)."""
 
 
+class BaselineInputError(AudioDenoiseError, ValueError):
+    """A baseline got audio of an unusable shape or type."""
+
+
 class MetricInputError(AudioDenoiseError, ValueError):
     """Metric inputs have mismatched or unsupported shapes, or a method returned unusable audio."""
 

@@ -1,9 +1,9 @@
 """Course support, not course material: run a learner's exercise against its check.
 
-Every exercise in the notebooks has four cells: a stub the learner fills in, a solution hidden in
+Every exercise in the notebooks has three cells: a stub the learner fills in, a solution hidden in
 a ``<details>`` block, and a check cell that calls :func:`use`::
 
-    mix_at_snr = exercises.use(mix_at_snr, reference=noise.mix_at_snr, check=checks.mix_at_snr)
+    mix_at_snr = exercises.use(mix_at_snr, reference=noise.mix_at_snr, check=exercises.check_mix_at_snr)
 
 :func:`use` runs the check on the learner's function and returns it when it passes, else the
 package's reference (printing which one the notebook continues with), so "Run all" works whether
@@ -66,10 +66,37 @@ def use(yours: F, *, reference: F, check: Callable[[F], object], name: str | Non
     else:
         print(f"{name}: passes every check. The notebook continues with your version.")
         return yours
+    _not_passed(verdict)
+    return reference
+
+
+def _not_passed(verdict: str) -> None:
+    """Print why an exercise did not pass; raise instead in the solved run (CI)."""
     if _expect_solved():
         raise ExerciseError(f"the solution did not pass its check: {verdict}")
     print(verdict)
-    return reference
+
+
+def answer(name: str, value: object, check: Callable[[object], object]) -> bool:
+    """Check a value the learner computed (an end-of-notebook exercise); return whether it passed.
+
+    ``...`` (the stub's placeholder) means "not answered yet". Prints the verdict instead of raising,
+    so "Run all" goes on; under ``AUDIO_DENOISE_EXPECT_SOLVED=1`` a missing or wrong answer raises.
+    """
+    if value is ...:
+        verdict = f"{name}: not answered yet (the solution above computes it)."
+    else:
+        try:
+            check(value)
+        except ExerciseError as exc:
+            verdict = f"{name}: not yet right: {exc}"
+        except Exception as exc:  # an answer of the wrong type or shape: say so, do not stop
+            verdict = f"{name}: the check cannot read {value!r}: {type(exc).__name__}: {exc}"
+        else:
+            print(f"{name}: correct ({value!r}).")
+            return True
+    _not_passed(verdict)
+    return False
 
 
 # --- checks for notebooks 01-03 (one function per exercise, named after it) ---

@@ -25,8 +25,16 @@ import torch
 from . import DEFAULT_SR
 from .engine.checks import check_sample_rate
 
-# Argument checks, timing and table plumbing of evaluate (engine code, not course material):
-from .engine.evaluation import checked_inputs, progress_bar, run_method, summarise
+# Metric names, input checks, timing and table plumbing (engine code, not course material):
+from .engine.evaluation import (
+    METRICS,
+    audio_rows,
+    check_metric_names,
+    checked_inputs,
+    progress_bar,
+    run_method,
+    summarise,
+)
 from .engine.evaluation import format_table as format_table  # re-exported: notebooks use it
 from .errors import MetricInputError as MetricInputError  # re-exported: raised by evaluate
 
@@ -35,38 +43,12 @@ if TYPE_CHECKING:  # pandas is imported lazily: only evaluate() needs it
 
 Method = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
-METRICS = ("si_sdr", "snr", "pesq", "stoi")
-
-
-def _as_rows(
-    estimate: torch.Tensor, target: torch.Tensor, fn: str
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return both inputs as (batch, time) after checking that their shapes agree."""
-    if not isinstance(estimate, torch.Tensor) or not isinstance(target, torch.Tensor):
-        raise MetricInputError(
-            f"{fn}: expected torch tensors, got {type(estimate).__name__} and {type(target).__name__}"
-        )
-    if estimate.shape != target.shape:
-        raise MetricInputError(
-            f"{fn}: estimate and target must have the same shape, got {tuple(estimate.shape)} "
-            f"and {tuple(target.shape)} (trim or pad the estimate to the target's length)"
-        )
-    if estimate.ndim == 3 and estimate.shape[1] != 1:
-        raise MetricInputError(
-            f"{fn}: expected (batch, 1, time) mono audio, got {tuple(estimate.shape)}"
-        )
-    if estimate.ndim not in (1, 2, 3) or estimate.shape[-1] == 0:
-        raise MetricInputError(
-            f"{fn}: expected (batch, 1, time) or (1, time) audio, got {tuple(estimate.shape)}"
-        )
-    return estimate.reshape(-1, estimate.shape[-1]), target.reshape(-1, target.shape[-1])
-
 
 def snr(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Return the signal-to-noise ratio of ``estimate`` against ``target`` in dB, shape (batch,)."""
     from torchmetrics.functional.audio import signal_noise_ratio
 
-    est, tgt = _as_rows(estimate, target, "snr")
+    est, tgt = audio_rows(estimate, target, "snr")
     # float64: the error energy of a near-perfect estimate vanishes in float32 rounding.
     return signal_noise_ratio(est.double(), tgt.double()).float()
 
@@ -80,7 +62,7 @@ def si_sdr(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """
     from .losses import si_sdr as si_sdr_db
 
-    est, tgt = _as_rows(estimate, target, "si_sdr")
+    est, tgt = audio_rows(estimate, target, "si_sdr")
     eps = torch.finfo(torch.float64).eps
     return si_sdr_db(est.double().unsqueeze(1), tgt.double().unsqueeze(1), eps=eps).float()
 
@@ -96,7 +78,7 @@ def pesq(
     """
     from .engine.perceptual import pesq_rows
 
-    est, tgt = _as_rows(estimate, target, "pesq")
+    est, tgt = audio_rows(estimate, target, "pesq")
     return pesq_rows(est, tgt, sr, mode)
 
 
@@ -106,7 +88,7 @@ def stoi(
     """Return STOI (-1 to 1; ESTOI with ``extended=True``) of ``estimate`` against ``target``, shape (batch,)."""
     from torchmetrics.functional.audio import short_time_objective_intelligibility
 
-    est, tgt = _as_rows(estimate, target, "stoi")
+    est, tgt = audio_rows(estimate, target, "stoi")
     est, tgt = est.detach().cpu().double(), tgt.detach().cpu().double()
     return short_time_objective_intelligibility(est, tgt, sr, extended=extended).reshape(-1).float()
 
@@ -119,7 +101,7 @@ def compute_metrics(
 ) -> dict[str, torch.Tensor]:
     """Return ``{metric name: scores (batch,)}`` for each name in ``metrics``."""
     sr = check_sample_rate(sr)
-    _check_metric_names(metrics)
+    check_metric_names(metrics)
     fns: dict[str, Callable[[], torch.Tensor]] = {
         "si_sdr": lambda: si_sdr(estimate, target),
         "snr": lambda: snr(estimate, target),
@@ -127,14 +109,6 @@ def compute_metrics(
         "stoi": lambda: stoi(estimate, target, sr),
     }
     return {name: fns[name]().detach().cpu() for name in metrics}
-
-
-def _check_metric_names(metrics: Sequence[str]) -> None:
-    unknown = [m for m in metrics if m not in METRICS]
-    if unknown or not metrics:
-        raise MetricInputError(
-            f"evaluate: unknown metric(s) {unknown or list(metrics)}; choose from {list(METRICS)}"
-        )
 
 
 def clip_seed(seed: int, snr_db: float, index: int) -> int:
@@ -237,12 +211,3 @@ def _score_methods(
             row[f"{m}_i"] = float(scores[m][0] - base[m][0])
         rows.append(row)
     return rows
-
-
-def __getattr__(name: str):
-    # The CLI's evaluation of a checkpoint is engine code; its old name still works here.
-    if name == "evaluate_checkpoint":
-        from .engine.runs import evaluate_checkpoint
-
-        return evaluate_checkpoint
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -60,9 +60,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def parameter_memory_bytes(
-    model_or_count: nn.Module | int, training: bool = True, bytes_per_value: int = 4
-) -> int:
+def parameter_memory_bytes(model_or_count: nn.Module | int, training: bool = True) -> int:
     """Return the bytes that the parameters need: weights, plus gradient and Adam state if training.
 
     float32 weights take 4 bytes each; training with Adam adds a gradient and two moment buffers
@@ -74,7 +72,7 @@ def parameter_memory_bytes(
         else count_parameters(model_or_count, trainable_only=False)
     )
     copies = 4 if training else 1
-    return int(count) * bytes_per_value * copies
+    return int(count) * 4 * copies  # float32: 4 bytes per value
 
 
 def describe(model: nn.Module) -> str:

@@ -28,12 +28,15 @@ import torch
 from . import DEFAULT_SR
 from .engine.checks import check_sample_rate
 
-# Shape checks, seeded generators and range draws (engine code, not course material):
+# Shape checks, seeded generators, range draws, Corruption's argument checks and description
+# (engine code, not course material):
 from .engine.noise_tools import (
     Range,
     acc_dtype,
     batched,
     bounds,
+    check_corruption,
+    describe_corruption,
     draw,
     inverse_rms,
     make_generator,
@@ -351,7 +354,6 @@ def make_noise(
     sr: int = DEFAULT_SR,
     babble_clips: Sequence[torch.Tensor] | None = None,
     noise_clips: Sequence[torch.Tensor] | None = None,
-    n_talkers: int = 4,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """Return noise of ``kind`` shaped (batch, 1, time), each row with zero mean and unit power.
@@ -369,7 +371,7 @@ def make_noise(
         if not babble_clips:
             raise InvalidArgumentError('kind="babble" needs babble_clips (clips of other speakers)')
         rows = [
-            babble_noise(babble_clips, shape[-1], n_talkers, generator=generator, device=device)
+            babble_noise(babble_clips, shape[-1], generator=generator, device=device)
             for _ in range(shape[0])
         ]
         return torch.stack(rows).to(dtype)
@@ -390,7 +392,6 @@ def add_noise(
     generator: torch.Generator | None = None,
     babble_clips: Sequence[torch.Tensor] | None = None,
     seed: int | None = None,
-    n_talkers: int = 4,
     noise_clips: Sequence[torch.Tensor] | None = None,
     sr: int = DEFAULT_SR,
 ) -> torch.Tensor:
@@ -404,7 +405,7 @@ def add_noise(
     """
     c, single = batched(clean, "clean")
     g = make_generator(generator, seed, c.device)
-    noise = make_noise(kind, c.shape, g, sr, babble_clips, noise_clips, n_talkers, dtype=c.dtype)
+    noise = make_noise(kind, c.shape, g, sr, babble_clips, noise_clips, dtype=c.dtype)
     return unbatched(mix_at_snr(c, noise, snr_db), single)
 
 
@@ -480,8 +481,8 @@ class Corruption:
       ``noise_clips`` (real noise recordings at rate ``sr``).
       "original" (alone) is the original study's procedure, :func:`original_corrupt`: approximate-SNR
       white noise, then every sample multiplied by 1 or 2; kept to reproduce the original recipe.
-    - ``multiplicative``: first scale each clip by :func:`random_gain` (``gain_db``) and
-      :func:`amplitude_modulation` (``am_depth``, ``am_rate_hz`` at rate ``sr``), then add noise.
+    - ``multiplicative``: first scale each clip by :func:`random_gain` and
+      :func:`amplitude_modulation` (at rate ``sr``), with their default ranges, then add noise.
       The SNR is then measured against the *modulated* signal (the noise is mixed at the request
       against what the microphone would have picked up), while the training target usually stays
       the unmodulated clean: the model learns to undo the level change too. A scale-dependent loss
@@ -494,65 +495,36 @@ class Corruption:
     snr_db: Range = (0.0, 20.0)
     noise: str | tuple[str, ...] = "white"
     multiplicative: bool = False
-    gain_db: tuple[float, float] = (-6.0, 6.0)
-    am_depth: Range = (0.0, 0.5)
-    am_rate_hz: Range = (0.1, 2.0)
     sr: int = DEFAULT_SR
     babble_clips: list[torch.Tensor] | None = field(default=None, repr=False, compare=False)
-    n_talkers: int = 4
     noise_clips: list[torch.Tensor] | None = field(default=None, repr=False, compare=False)
-    _babble_on: dict[str, list[torch.Tensor]] = field(
+    _sources_on: dict[str, list[torch.Tensor]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
-        kinds = self.kinds
-        unknown = [k for k in kinds if k not in NOISE_KINDS]
-        if unknown or not kinds:
-            raise InvalidArgumentError(
-                f"unknown noise kind(s) {unknown or kinds}; choose from {list(NOISE_KINDS)}"
-            )
-        if "original" in kinds and (len(kinds) > 1 or self.multiplicative):
-            raise InvalidArgumentError(
-                'noise "original" is the whole original procedure: use it alone, without multiplicative'
-            )
-        if "babble" in kinds and not self.babble_clips:
-            raise InvalidArgumentError(
-                'noise "babble" needs babble_clips (clean clips of other speakers)'
-            )
-        if "recorded" in kinds and not self.noise_clips:
-            raise InvalidArgumentError('noise "recorded" needs noise_clips (real noise recordings)')
-        bounds(self.snr_db, "snr_db")
-        bounds(self.gain_db, "gain_db")
-        bounds(self.am_rate_hz, "am_rate_hz")
-        lo, hi = bounds(self.am_depth, "am_depth")
-        if lo < 0 or hi > 1:
-            raise InvalidArgumentError(f"am_depth must lie in [0, 1], got {self.am_depth}")
+        check_corruption(self, NOISE_KINDS)  # kinds, their sources and ranges (engine code)
 
     @property
     def kinds(self) -> tuple[str, ...]:
         """The noise kinds as a tuple."""
         return (self.noise,) if isinstance(self.noise, str) else tuple(self.noise)
 
-    def _babble_clips(self, device: torch.device) -> list[torch.Tensor]:
-        """Babble sources on ``device``, moved there once rather than on every call."""
-        key = str(device)
-        if key not in self._babble_on:
-            self._babble_on[key] = [c.reshape(-1).to(device) for c in self.babble_clips or []]
-        return self._babble_on[key]
-
-    def _noise_clips_on(self, device: torch.device) -> list[torch.Tensor]:
-        """Noise recordings on ``device``, moved there once."""
-        key = f"noise:{device}"
-        if key not in self._babble_on:
-            self._babble_on[key] = [c.reshape(-1).to(device) for c in self.noise_clips or []]
-        return self._babble_on[key]
+    def _sources(self, kind: str, device: torch.device) -> list[torch.Tensor] | None:
+        """Babble or recorded-noise sources on ``device``, moved there once, not on every call."""
+        clips = {"babble": self.babble_clips, "recorded": self.noise_clips}.get(kind)
+        if clips is None:
+            return None
+        key = f"{kind}:{device}"
+        if key not in self._sources_on:
+            self._sources_on[key] = [c.reshape(-1).to(device) for c in clips]
+        return self._sources_on[key]
 
     def _noise(self, kind: str, shape: Sequence[int], g: torch.Generator, dtype: torch.dtype):
         """Return :func:`make_noise` of ``kind`` with this corruption's sources on ``g``'s device."""
-        babble = self._babble_clips(g.device) if kind == "babble" else None
-        recorded = self._noise_clips_on(g.device) if kind == "recorded" else None
-        return make_noise(kind, shape, g, self.sr, babble, recorded, self.n_talkers, dtype)
+        babble = self._sources("babble", g.device) if kind == "babble" else None
+        recorded = self._sources("recorded", g.device) if kind == "recorded" else None
+        return make_noise(kind, shape, g, self.sr, babble, recorded, dtype)
 
     def __call__(
         self,
@@ -579,10 +551,8 @@ class Corruption:
         else:
             reference = c
             if self.multiplicative:
-                reference = random_gain(reference, *self.gain_db, generator=g)
-                reference = amplitude_modulation(
-                    reference, self.sr, self.am_depth, self.am_rate_hz, generator=g
-                )
+                reference = random_gain(reference, generator=g)
+                reference = amplitude_modulation(reference, self.sr, generator=g)
             noisy = mix_at_snr(reference, self._noises(kind_idx, c.shape, g, c.dtype), snr)
         noisy, reference = unbatched(noisy, single), unbatched(reference, single)
         return (noisy, reference) if return_reference else noisy
@@ -603,24 +573,4 @@ class Corruption:
 
     def describe(self) -> str:
         """Return a one-line human description, e.g. for plots and training logs."""
-        lo, hi = bounds(self.snr_db, "snr_db")
-        snr = f"{lo:g} dB SNR" if lo == hi else f"{lo:g}-{hi:g} dB SNR (uniform per clip)"
-        kinds = "/".join(self.kinds)
-        text = f"{kinds} noise at {snr}"
-        if self.multiplicative:
-            d_lo, d_hi = bounds(self.am_depth, "am_depth")
-            r_lo, r_hi = bounds(self.am_rate_hz, "am_rate_hz")
-            text += (
-                f", after a random gain of {self.gain_db[0]:g} to {self.gain_db[1]:g} dB and "
-                f"amplitude modulation (depth {d_lo:g}-{d_hi:g}, {r_lo:g}-{r_hi:g} Hz)"
-            )
-        return text
-
-
-def __getattr__(name: str):
-    # Writing a noisy copy of a file is engine code (the CLI's `corrupt`); its old name works here.
-    if name == "corrupt_file":
-        from .engine.corrupt_file import corrupt_file
-
-        return corrupt_file
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return describe_corruption(self)

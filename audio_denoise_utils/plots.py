@@ -1,4 +1,5 @@
-"""Figures for the notebooks: waveforms, spectrograms, comparisons, loss curves, result tables.
+"""Figures for the notebooks (waveforms, spectrograms, comparisons, loss curves, result tables) and
+the short text beside them (actor lists).
 
 Every function takes one clip as a torch tensor ((1, time), (time,) or (1, 1, time)) or a numpy
 array, plus its sample rate. Functions that draw on one panel take an optional ``ax``: without it
@@ -18,7 +19,7 @@ from __future__ import annotations
 import io
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +82,23 @@ _SNR_COLUMNS = ("input_snr", "snr_in", "snr_db", "in_snr")
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
+
+
+def format_actors(actors: Iterable[int]) -> str:
+    """Return actor numbers as short readable text: runs of three or more as ranges ("1-18")."""
+    nums = sorted({int(a) for a in actors})
+    parts: list[str] = []
+    i = 0
+    while i < len(nums):
+        j = i
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+            j += 1
+        if j - i >= 2:
+            parts.append(f"{nums[i]}-{nums[j]}")
+        else:
+            parts.extend(str(n) for n in nums[i : j + 1])
+        i = j + 1
+    return ", ".join(parts)
 
 
 def as_numpy(wav: Wave, name: str = "wav") -> np.ndarray:

@@ -14,7 +14,6 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -50,29 +49,17 @@ RAVDESS_TEST_ACTORS: tuple[int, ...] = (21, 22, 23, 24)
 MODALITIES = {1: "full-AV", 2: "video-only", 3: "audio-only"}
 VOCAL_CHANNELS = {1: "speech", 2: "song"}
 EMOTIONS = {
-    1: "neutral",
-    2: "calm",
-    3: "happy",
-    4: "sad",
-    5: "angry",
-    6: "fearful",
-    7: "disgust",
-    8: "surprised",
-}
+    1: "neutral", 2: "calm", 3: "happy", 4: "sad",
+    5: "angry", 6: "fearful", 7: "disgust", 8: "surprised",
+}  # fmt: skip
 INTENSITIES = {1: "normal", 2: "strong"}
 STATEMENTS = {1: "Kids are talking by the door", 2: "Dogs are sitting by the door"}
 REPETITIONS = (1, 2)
 ACTORS = range(1, 25)
 
 _FIELD_NAMES = (
-    "modality",
-    "vocal channel",
-    "emotion",
-    "intensity",
-    "statement",
-    "repetition",
-    "actor",
-)
+    "modality", "vocal channel", "emotion", "intensity", "statement", "repetition", "actor",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -224,23 +211,6 @@ def _pick_balanced(actors: Sequence[int], k: int) -> list[int]:
     return sorted(picked)
 
 
-def format_actors(actors: Iterable[int]) -> str:
-    """Return actor numbers as short readable text: runs of three or more as ranges ("1-18")."""
-    nums = sorted({int(a) for a in actors})
-    parts: list[str] = []
-    i = 0
-    while i < len(nums):
-        j = i
-        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
-            j += 1
-        if j - i >= 2:
-            parts.append(f"{nums[i]}-{nums[j]}")
-        else:
-            parts.extend(str(n) for n in nums[i : j + 1])
-        i = j + 1
-    return ", ".join(parts)
-
-
 def split_by_actor(
     table: pd.DataFrame,
     val_actors: Sequence[int] | None = None,
@@ -318,7 +288,6 @@ __all__ = [
     "UnreadLocationWarning",
     "default_data_dir",
     "describe_source",
-    "format_actors",
     "download_ravdess",
     "is_complete",
     "list_clips",
@@ -335,14 +304,13 @@ def load_split(
     split: str = "train",
     limit: int | None = None,
     sr: int = 16_000,
-    cache: Any = None,
 ) -> tuple[pd.DataFrame, list]:
     """Return ``(table, clips)`` of one actor split: metadata rows and (1, T) clips in that order.
 
     ``data_dir`` defaults to :func:`default_data_dir`; ``limit`` keeps that many evenly spaced
-    clips (so every actor of the split stays represented). Clips are decoded through ``cache``
-    (default: an :class:`~audio_denoise_utils.audio.AudioCache` at ``sr`` stored in
-    :func:`paths.cache_dir`), so a second call, even from another notebook, does not decode again.
+    clips (so every actor of the split stays represented). Clips are decoded through an
+    :class:`~audio_denoise_utils.audio.AudioCache` at ``sr`` stored in :func:`paths.cache_dir`, so
+    a second call, even from another notebook, does not decode again.
     """
     from .audio import AudioCache
 
@@ -354,5 +322,5 @@ def load_split(
     if limit is not None and len(table) > limit:
         rows = sorted({round(i * (len(table) - 1) / max(limit - 1, 1)) for i in range(limit)})
         table = table.iloc[rows]
-    cache = cache if cache is not None else AudioCache(sr, cache_dir=paths.cache_dir())
+    cache = AudioCache(sr, cache_dir=paths.cache_dir())
     return table.reset_index(drop=True), cache.load_many(table["path"])

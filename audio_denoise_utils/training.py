@@ -21,9 +21,7 @@ not course material.
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -38,6 +36,7 @@ from .dataset import NoisyCleanDataset, derive_seed
 from .engine.checkpoints import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
+    config_from_dict,
     load_checkpoint,
     model_name,
     plain,
@@ -58,10 +57,6 @@ PLAIN = PlainEngine()  # the hooks of a hand-written loop: backward() and step()
 # ---------------------------------------------------------------------------------------------
 # Configuration and history
 # ---------------------------------------------------------------------------------------------
-
-
-# Settings that older checkpoints (checkpoints/default.pt) still carry; nothing sets them now.
-_RETIRED_FIELDS = {"num_threads", "val_every", "val_batch_size"}
 
 
 @dataclass
@@ -122,17 +117,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Return a config from :meth:`to_dict` output; unknown keys are ignored with a warning."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names - _RETIRED_FIELDS)
-        if unknown:
-            warnings.warn(f"ignoring unknown TrainConfig keys {unknown}", stacklevel=2)
-        kwargs = {k: v for k, v in data.items() if k in names}
-        for key in ("snr_db", "noise", "speed_perturb"):
-            if isinstance(kwargs.get(key), list):
-                kwargs[key] = tuple(kwargs[key])
-        if "model_kwargs" in kwargs:
-            kwargs["model_kwargs"] = dict(kwargs["model_kwargs"] or {})
-        return cls(**kwargs)
+        return config_from_dict(cls, data)
 
     @property
     def total_steps(self) -> int:
@@ -331,15 +316,6 @@ def evenly_spaced(items: Sequence[Any], limit: int | None) -> list[Any]:
         return list(items)
     idx = np.linspace(0, len(items) - 1, limit).round().astype(int)
     return [items[i] for i in idx]
-
-
-def __getattr__(name: str) -> Any:
-    # Training from a data folder and timing a run are engine code; their names still work here.
-    if name in ("TrainResult", "train_from_directory", "resume_config", "seconds_per_step"):
-        from .engine import runs
-
-        return getattr(runs, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

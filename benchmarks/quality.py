@@ -80,7 +80,8 @@ def train_references(out_dir: Path, data_dir: str) -> dict[str, Path]:
     A checkpoint already in ``out_dir`` trained with the same recipe is reused (delete it to
     retrain).
     """
-    from audio_denoise_utils.training import TrainConfig, train_from_directory
+    from audio_denoise_utils.engine.runs import train_from_directory
+    from audio_denoise_utils.training import TrainConfig
 
     paths = {}
     for name, overrides in REFERENCES.items():

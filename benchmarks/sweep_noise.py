@@ -16,8 +16,9 @@ import time
 
 import torch
 
+from audio_denoise_utils.engine.runs import train_from_directory
 from audio_denoise_utils.ravdess import project_root
-from audio_denoise_utils.training import TrainConfig, train_from_directory
+from audio_denoise_utils.training import TrainConfig
 
 ROOT = project_root()
 MIX = ("white", "pink", "brown", "hum", "tones", "machine", "babble", "recorded")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_ravdess import make_zip, md5
 
-from audio_denoise_utils import AudioDenoiseError, course, paths, ravdess
+from audio_denoise_utils import AudioDenoiseError, course, paths, plots, ravdess
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -149,7 +149,7 @@ def test_pick_checkpoint_outside_colab_says_to_run_notebook_04(home):
 
 
 def test_format_actors_is_short_and_complete():
-    assert ravdess.format_actors(range(1, 19)) == "1-18"
-    assert ravdess.format_actors([20, 19]) == "19, 20"
-    assert ravdess.format_actors([1, 2, 3, 5, 7, 8, 9, 10, 12]) == "1-3, 5, 7-10, 12"
-    assert ravdess.format_actors([]) == ""
+    assert plots.format_actors(range(1, 19)) == "1-18"
+    assert plots.format_actors([20, 19]) == "19, 20"
+    assert plots.format_actors([1, 2, 3, 5, 7, 8, 9, 10, 12]) == "1-3, 5, 7-10, 12"
+    assert plots.format_actors([]) == ""

@@ -123,6 +123,27 @@ def test_every_exercise_has_a_solution_and_a_check(path):
         assert any("solution" in c.get("metadata", {}).get("tags", []) for c in later[:3]), (
             f"{path.name} cell {i}: an exercise needs a solution cell right after it"
         )
-        assert any("exercises.use(" in "".join(c["source"]) for c in later[:4]), (
-            f"{path.name} cell {i}: an exercise needs a check cell calling exercises.use"
-        )
+        assert any(
+            "exercises.use(" in "".join(c["source"]) or "exercises.answer(" in "".join(c["source"])
+            for c in later[:4]
+        ), f"{path.name} cell {i}: an exercise needs a check cell calling exercises.use or .answer"
+
+
+def test_answer_says_unanswered_correct_or_wrong_and_raises_only_when_solved(monkeypatch, capsys):
+    def is_three(v):
+        exercises.expect(v == 3, "count again")
+
+    monkeypatch.delenv(exercises.EXPECT_SOLVED_ENV, raising=False)
+    assert exercises.answer("n", ..., is_three) is False
+    assert "not answered yet" in capsys.readouterr().out
+    assert exercises.answer("n", 4, is_three) is False
+    assert "not yet right: count again" in capsys.readouterr().out
+    assert exercises.answer("n", 3, is_three) is True
+    assert "correct" in capsys.readouterr().out
+    assert exercises.answer("pair", (1, 2), lambda v: exercises.expect(v[2], "")) is False
+    assert "cannot read (1, 2): IndexError" in capsys.readouterr().out
+    monkeypatch.setenv(exercises.EXPECT_SOLVED_ENV, "1")
+    for wrong in (..., 4):
+        with pytest.raises(exercises.ExerciseError, match="did not pass"):
+            exercises.answer("n", wrong, is_three)
+    assert exercises.answer("n", 3, is_three) is True

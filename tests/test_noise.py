@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from audio_denoise_utils.engine.corrupt_file import corrupt_file
 from audio_denoise_utils.errors import AudioLoadError
 from audio_denoise_utils.noise import (
     Corruption,
@@ -18,7 +19,6 @@ from audio_denoise_utils.noise import (
     amplitude_modulation,
     babble_noise,
     colored_noise,
-    corrupt_file,
     measure_snr,
     mix_at_snr,
     normalize,

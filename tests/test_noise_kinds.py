@@ -188,7 +188,7 @@ def test_cli_lists_the_same_kinds_as_noise_py():
 def test_corrupt_file_with_hum_at_the_files_own_rate(tmp_path):
     import soundfile as sf
 
-    from audio_denoise_utils.noise import corrupt_file
+    from audio_denoise_utils.engine.corrupt_file import corrupt_file
 
     sr = 44_100
     t = torch.arange(sr, dtype=torch.float64) / sr

@@ -13,12 +13,12 @@ import pytest
 import torch
 from faults import FileSystemFaults, InjectedCrash, tmpfs
 
+from audio_denoise_utils.engine.runs import resume_config
 from audio_denoise_utils.errors import AudioDenoiseError, CheckpointError
 from audio_denoise_utils.models import build_model
 from audio_denoise_utils.training import (
     TrainConfig,
     load_checkpoint,
-    resume_config,
     save_checkpoint,
 )
 

@@ -20,6 +20,7 @@ from torch import nn
 from audio_denoise_utils import AudioDenoiseError, CheckpointError, models, training
 from audio_denoise_utils.dataset import NoisyCleanDataset
 from audio_denoise_utils.engine import device as engine_device
+from audio_denoise_utils.engine import runs as engine_runs
 from audio_denoise_utils.losses import build_loss, si_sdr
 from audio_denoise_utils.training import (
     History,
@@ -447,7 +448,7 @@ def test_train_from_directory_splits_by_actor_and_writes_the_checkpoint(tmp_path
             name = f"03-01-0{i + 1}-01-01-01-{actor:02d}.wav"
             save_audio(data / f"Actor_{actor:02d}" / name, clip, SR)
     config = tiny_config(steps_per_epoch=2)
-    result = training.train_from_directory(data, config, out=tmp_path / "m.pt", progress=False)
+    result = engine_runs.train_from_directory(data, config, out=tmp_path / "m.pt", progress=False)
     assert result.checkpoint == tmp_path / "m.pt" and len(result.history) == 2
     assert "wrote" in str(result) and "val SI-SDR" in str(result)
     _, ckpt = load_checkpoint(tmp_path / "m.pt")

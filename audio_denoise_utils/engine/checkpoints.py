@@ -6,8 +6,10 @@ through :mod:`audio_denoise_utils.training`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,28 @@ CHECKPOINT_FORMAT = "audio-denoise-checkpoint"
 CHECKPOINT_VERSION = 1
 #: Config fields that define the learning-rate schedule: a resumed run must keep them.
 SCHEDULE_FIELDS = ("epochs", "steps_per_epoch", "schedule", "lr", "warmup_fraction")
+
+
+# Settings that older checkpoints (checkpoints/default.pt) still carry; nothing sets them now.
+_RETIRED_FIELDS = {"num_threads", "val_every", "val_batch_size"}
+
+
+def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Return the dataclass ``cls`` (TrainConfig) from its ``to_dict`` output.
+
+    Unknown keys are ignored with a warning (retired ones silently); JSON lists become tuples.
+    """
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names - _RETIRED_FIELDS)
+    if unknown:
+        warnings.warn(f"ignoring unknown {cls.__name__} keys {unknown}", stacklevel=3)
+    kwargs = {k: v for k, v in data.items() if k in names}
+    for key in ("snr_db", "noise", "speed_perturb"):
+        if isinstance(kwargs.get(key), list):
+            kwargs[key] = tuple(kwargs[key])
+    if "model_kwargs" in kwargs:
+        kwargs["model_kwargs"] = dict(kwargs["model_kwargs"] or {})
+    return cls(**kwargs)
 
 
 def plain(obj: Any) -> Any:

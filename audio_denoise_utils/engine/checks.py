@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import InvalidArgumentError
+from ..errors import BaselineInputError, InvalidArgumentError
 
 #: Seeds are integers in [0, 2**32 - 1]: torch's CPU generator and numpy's legacy seed keep only
 #: 32 bits, so a larger seed would silently equal a smaller one. It is refused instead.
@@ -108,3 +108,31 @@ def check_audio_tensor(
     if finite and not bool(torch.isfinite(wav).all()):
         raise InvalidArgumentError(f"{name} contains NaN or infinite samples")
     return wav
+
+
+def check_clip_layout(wav: Any, fn: str, error: type[Exception] = BaselineInputError) -> None:
+    """Raise ``error`` unless ``wav`` is a non-empty (batch, 1, time), (1, time) or (time,) tensor."""
+    if not isinstance(wav, torch.Tensor):
+        raise error(f"{fn}: expected a torch tensor, got {type(wav).__name__}")
+    if wav.ndim == 3 and wav.shape[1] != 1:
+        raise error(f"{fn}: expected mono (batch, 1, time) audio, got {tuple(wav.shape)}")
+    if wav.ndim not in (1, 2, 3) or wav.shape[-1] == 0:
+        raise error(f"{fn}: expected (batch, 1, time) or (1, time) audio, got {tuple(wav.shape)}")
+
+
+def clip_rows(wav: torch.Tensor, fn: str) -> torch.Tensor:
+    """Return ``wav`` as float32 (rows, time), one row per clip (BaselineInputError if unusable)."""
+    check_clip_layout(wav, fn)
+    return wav.detach().float().reshape(-1, wav.shape[-1])
+
+
+def check_stft_args(fn: str, length: int, n_fft: int, hop: int) -> None:
+    """Refuse a hop that leaves no overlap and a clip too short for the window."""
+    if not 0 < hop < n_fft:
+        # Hann windows must overlap for the inverse STFT to exist
+        raise BaselineInputError(
+            f"{fn}: hop must be between 1 and n_fft - 1 ({n_fft - 1}), got {hop}"
+        )
+    if length <= n_fft // 2:
+        # reflect padding needs more samples than half a window
+        raise BaselineInputError(f"{fn}: clip of {length} samples is too short for n_fft={n_fft}")

@@ -15,10 +15,36 @@ import numpy as np
 import torch
 
 from ..errors import MetricInputError
-from .checks import check_number, check_seed
+from .checks import check_clip_layout, check_number, check_seed
 
 if TYPE_CHECKING:
     import pandas as pd
+
+#: The metrics metrics.compute_metrics knows (re-exported there as ``metrics.METRICS``).
+METRICS = ("si_sdr", "snr", "pesq", "stoi")
+
+
+def audio_rows(
+    estimate: torch.Tensor, target: torch.Tensor, fn: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return both inputs as (batch, time) after checking that their shapes agree."""
+    for wav in (estimate, target):
+        check_clip_layout(wav, fn, MetricInputError)
+    if estimate.shape != target.shape:
+        raise MetricInputError(
+            f"{fn}: estimate and target must have the same shape, got {tuple(estimate.shape)} "
+            f"and {tuple(target.shape)} (trim or pad the estimate to the target's length)"
+        )
+    return estimate.reshape(-1, estimate.shape[-1]), target.reshape(-1, target.shape[-1])
+
+
+def check_metric_names(metrics: Sequence[str]) -> None:
+    """Raise MetricInputError unless ``metrics`` is a non-empty list of known metric names."""
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown or not metrics:
+        raise MetricInputError(
+            f"evaluate: unknown metric(s) {unknown or list(metrics)}; choose from {list(METRICS)}"
+        )
 
 
 def as_clip(clip: torch.Tensor, index: int) -> torch.Tensor:
@@ -34,9 +60,7 @@ def as_clip(clip: torch.Tensor, index: int) -> torch.Tensor:
 
 def checked_inputs(methods, clean_clips, snrs, seed, metrics) -> tuple[list, list, int]:
     """Return (clips as (1, 1, T), SNRs, seed) after checking evaluate()'s arguments."""
-    from ..metrics import _check_metric_names
-
-    _check_metric_names(metrics)
+    check_metric_names(metrics)
     if "noisy" in methods:
         raise MetricInputError(
             'evaluate: the method name "noisy" is reserved for the unprocessed input'

@@ -108,3 +108,36 @@ def inverse_rms(x: torch.Tensor) -> torch.Tensor:
     """Return 1 / RMS of ``x``, or 0 for silence (no host sync: this runs on the GPU per talker)."""
     rms = x.pow(2).mean().sqrt()
     return torch.where(rms > 0, 1 / rms.clamp_min(torch.finfo(x.dtype).tiny), torch.zeros_like(rms))
+
+
+def check_corruption(c, known_kinds: Sequence[str]) -> None:
+    """Raise InvalidArgumentError unless the noise.Corruption ``c`` is complete and consistent."""
+    kinds = c.kinds
+    unknown = [k for k in kinds if k not in known_kinds]
+    if unknown or not kinds:
+        raise InvalidArgumentError(
+            f"unknown noise kind(s) {unknown or kinds}; choose from {list(known_kinds)}"
+        )
+    if "original" in kinds and (len(kinds) > 1 or c.multiplicative):
+        raise InvalidArgumentError(
+            'noise "original" is the whole original procedure: use it alone, without multiplicative'
+        )
+    if "babble" in kinds and not c.babble_clips:
+        raise InvalidArgumentError(
+            'noise "babble" needs babble_clips (clean clips of other speakers)'
+        )
+    if "recorded" in kinds and not c.noise_clips:
+        raise InvalidArgumentError('noise "recorded" needs noise_clips (real noise recordings)')
+    bounds(c.snr_db, "snr_db")
+
+
+def describe_corruption(c) -> str:
+    """Return a one-line description of the noise.Corruption ``c``."""
+    lo, hi = bounds(c.snr_db, "snr_db")
+    snr = f"{lo:g} dB SNR" if lo == hi else f"{lo:g}-{hi:g} dB SNR (uniform per clip)"
+    text = f"{'/'.join(c.kinds)} noise at {snr}"
+    if c.multiplicative:
+        text += (
+            ", after a random gain of -6 to 6 dB and amplitude modulation (depth 0-0.5, 0.1-2 Hz)"
+        )
+    return text
