@@ -10,6 +10,10 @@ package's reference (printing which one the notebook continues with), so "Run al
 or not the stub was filled in. ``scripts/solve_notebooks.py`` writes copies of the notebooks with
 every stub replaced by its solution; there ``AUDIO_DENOISE_EXPECT_SOLVED=1`` turns a failing check
 into an error, so CI proves that every solution passes its check.
+
+End-of-notebook exercises that produce a value have the same three cells, the stub being
+``name = ...``; their check cell calls :func:`answer`, which says "not answered yet", "not yet
+right: <hint>" or "correct" without stopping the notebook.
 """
 
 from __future__ import annotations

@@ -48,9 +48,11 @@ from .errors import InvalidArgumentError
 # Hum, tones and machine noise: the generators notebook 02 listens to (read them if curious).
 from .noise_kinds import hum_noise, machine_noise, recorded_noise, tone_noise
 
-NOISE_KINDS = (
-    "white", "pink", "brown", "hum", "tones", "machine", "babble", "recorded", "original",
-)  # fmt: skip
+#: Kinds that :func:`synthetic_noise` makes from a generator alone (no clips needed).
+SYNTHETIC_KINDS = ("white", "pink", "brown", "hum", "tones", "machine")
+#: Every kind: babble needs other speakers' clips, recorded needs noise recordings, and "original"
+#: is the original study's whole procedure.
+NOISE_KINDS = (*SYNTHETIC_KINDS, "babble", "recorded", "original")
 # Power spectral density ~ 1 / f**exponent.
 COLOR_EXPONENTS = {"white": 0.0, "pink": 1.0, "brown": 2.0}
 
@@ -319,9 +321,6 @@ def babble_noise(
 # --------------------------------------------------------------------------------------------
 # Hum, tones and machines: noise that is not a smooth spectrum
 # --------------------------------------------------------------------------------------------
-
-#: Kinds that :func:`synthetic_noise` makes from a generator alone (no clips needed).
-SYNTHETIC_KINDS = ("white", "pink", "brown", "hum", "tones", "machine")
 
 
 def synthetic_noise(

@@ -30,6 +30,7 @@ import torch
 
 from . import DEFAULT_SR
 from .errors import AudioDenoiseError, AudioLoadError, InvalidArgumentError
+from .noise import SYNTHETIC_KINDS
 from .plots import (
     COLORS,
     figure_png,
@@ -49,7 +50,7 @@ Wave = torch.Tensor | np.ndarray
 #: SNR slider range (dB) shared by the panels.
 SNR_MIN, SNR_MAX, SNR_STEP = -5.0, 30.0, 0.5
 #: Noise kinds the panels offer without extra clips (babble is added when other clips exist).
-COLORED_KINDS = ("white", "pink", "brown", "hum", "tones", "machine")
+COLORED_KINDS = SYNTHETIC_KINDS
 
 
 def _ipw() -> Any:
