@@ -1,0 +1,61 @@
+"""Can reshaping a trained mask at inference buy PESQ? A floor (less suppression) or a power (more).
+
+    python benchmarks/mask_shaping.py --floor 0.05 0.1 0.2 --power 1.5 2 3
+
+Scores ``--checkpoint`` (a mask network, default ``checkpoints/default.pt``) on the real-speech
+benchmark clips (``data/realspeech``, evenly spaced ``--max-clips``, white noise at 0/5/10 dB, the
+same noise as ``benchmarks/quality.py``) unchanged and with its mask ``m`` replaced by
+``floor + (1 - floor) * m`` or by ``m ** power``. Nothing is retrained.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from quality import ROOT, real_speech_clips
+
+from audio_denoise_utils import metrics
+from audio_denoise_utils.enhance import as_method
+from audio_denoise_utils.training import load_checkpoint
+
+
+def shaped(checkpoint: str, floor: float = 0.0, power: float = 1.0):
+    """Return the checkpoint's model as an evaluate method, its mask reshaped."""
+    model, _ = load_checkpoint(checkpoint)
+    model.eval()
+
+    def reshape_mask(module, inputs, logits):  # MaskNet: mask = sigmoid(out(...)) * bound
+        m = floor + (1 - floor) * torch.sigmoid(logits) ** power
+        m = m.clamp(1e-7, 1 - 1e-7)
+        return torch.log(m) - torch.log1p(-m)  # the logits whose sigmoid is the new mask
+
+    if floor or power != 1:
+        model.out.register_forward_hook(reshape_mask)
+    return as_method(model)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "default.pt"))
+    p.add_argument("--real", default=str(ROOT / "data" / "realspeech"))
+    p.add_argument("--max-clips", type=int, default=14)
+    p.add_argument("--floor", type=float, nargs="*", default=[])
+    p.add_argument("--power", type=float, nargs="*", default=[])
+    args = p.parse_args()
+
+    clips = real_speech_clips(Path(args.real))
+    n = min(args.max_clips, len(clips))
+    clips = [clips[round(i * (len(clips) - 1) / max(n - 1, 1))] for i in range(n)]
+    methods = {"as trained": shaped(args.checkpoint)}
+    methods |= {f"floor {f:g}": shaped(args.checkpoint, floor=f) for f in args.floor}
+    methods |= {f"power {q:g}": shaped(args.checkpoint, power=q) for q in args.power}
+    table = metrics.evaluate(
+        methods, clips, snrs=(0, 5, 10), noise="white", metrics=("si_sdr", "pesq", "stoi"), seed=0
+    )
+    print(metrics.format_table(table))
+
+
+if __name__ == "__main__":
+    main()
