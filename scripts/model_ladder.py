@@ -86,9 +86,9 @@ def rung_file(folder: str, name: str) -> Path:
 
 def noisy_version(clip: torch.Tensor, index: int) -> torch.Tensor:
     """Return ``clip`` (1, time) as (1, 1, time) with white noise at SNR_DB, seeded by its index."""
-    clean = clip.unsqueeze(0)
-    white = noise.make_noise("white", clean.shape, torch.Generator().manual_seed(index), DEFAULT_SR)
-    return noise.mix_at_snr(clean, white, SNR_DB)
+    return noise.add_noise(
+        clip.unsqueeze(0), SNR_DB, generator=torch.Generator().manual_seed(index)
+    )
 
 
 def listening_pair(test: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
