@@ -413,10 +413,14 @@ def add_noise(
 # --------------------------------------------------------------------------------------------
 
 
+#: Default ranges of the slow gain and the amplitude modulation below (Corruption uses them).
+GAIN_DB, AM_DEPTH, AM_RATE_HZ = (-6.0, 6.0), (0.0, 0.5), (0.1, 2.0)
+
+
 def random_gain(
     wav: torch.Tensor,
-    low_db: float = -6.0,
-    high_db: float = 6.0,
+    low_db: float = GAIN_DB[0],
+    high_db: float = GAIN_DB[1],
     generator: torch.Generator | None = None,
     seed: int | None = None,
 ) -> torch.Tensor:
@@ -436,8 +440,8 @@ def random_gain(
 def amplitude_modulation(
     wav: torch.Tensor,
     sr: int = DEFAULT_SR,
-    depth: Range = (0.0, 0.5),
-    rate_hz: Range = (0.1, 2.0),
+    depth: Range = AM_DEPTH,
+    rate_hz: Range = AM_RATE_HZ,
     generator: torch.Generator | None = None,
     seed: int | None = None,
 ) -> torch.Tensor:

@@ -137,7 +137,10 @@ def describe_corruption(c) -> str:
     snr = f"{lo:g} dB SNR" if lo == hi else f"{lo:g}-{hi:g} dB SNR (uniform per clip)"
     text = f"{'/'.join(c.kinds)} noise at {snr}"
     if c.multiplicative:
+        from ..noise import AM_DEPTH, AM_RATE_HZ, GAIN_DB  # the ranges Corruption applies
+
         text += (
-            ", after a random gain of -6 to 6 dB and amplitude modulation (depth 0-0.5, 0.1-2 Hz)"
+            f", after a random gain of {GAIN_DB[0]:g} to {GAIN_DB[1]:g} dB and amplitude modulation"
+            f" (depth {AM_DEPTH[0]:g}-{AM_DEPTH[1]:g}, {AM_RATE_HZ[0]:g}-{AM_RATE_HZ[1]:g} Hz)"
         )
     return text
