@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 import torch
-from quality import ROOT, real_speech_clips
+from quality import ROOT, real_speech_clips, spread
 
 from audio_denoise_utils import metrics
 from audio_denoise_utils.enhance import as_method
@@ -46,8 +46,7 @@ def main() -> None:
     args = p.parse_args()
 
     clips = real_speech_clips(Path(args.real))
-    n = min(args.max_clips, len(clips))
-    clips = [clips[round(i * (len(clips) - 1) / max(n - 1, 1))] for i in range(n)]
+    clips = [clips[i] for i in spread(len(clips), min(args.max_clips, len(clips)))]
     methods = {"as trained": shaped(args.checkpoint)}
     methods |= {f"floor {f:g}": shaped(args.checkpoint, floor=f) for f in args.floor}
     methods |= {f"power {q:g}": shaped(args.checkpoint, power=q) for q in args.power}

@@ -113,6 +113,12 @@ def real_speech_clips(folder: Path, include_narrowband: bool = False) -> list[to
     return clips
 
 
+def spread(count: int, keep: int) -> list[int]:
+    """Return ``keep`` indices evenly spaced over ``count`` items (a set ordered by source: not the
+    first ``keep``)."""
+    return [round(i * (count - 1) / max(keep - 1, 1)) for i in range(keep)]
+
+
 NOISES = ("white", "pink", "babble", "hum", "real")
 ALL_NOISES = ("white", "pink", "brown", "babble", "hum", "tones", "machine", "real")
 
@@ -290,10 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             clips = load_split(args.data, "test")[1]
             speakers = [f"clip{i}" for i in range(len(clips))]
         if args.max_clips and args.max_clips < len(clips):
-            # Evenly spaced over the set (it is ordered by source), not the first N.
-            keep = [
-                round(i * (len(clips) - 1) / (args.max_clips - 1)) for i in range(args.max_clips)
-            ]
+            keep = spread(len(clips), args.max_clips)
             clips, speakers = [clips[i] for i in keep], [speakers[i] for i in keep]
         durations = [c.shape[-1] / 16000 for c in clips]
         f0 = [median_f0(c) for c in clips] if args.pitch else [float("nan")] * len(clips)
