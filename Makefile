@@ -11,7 +11,15 @@ TORCH_PIN := torch==2.11.0 torchaudio==2.11.0
 
 setup: $(STAMP)
 
+# The venv takes about 6 GB (PyPI's torch is the CUDA build): say so before pip runs out of disk.
+NEED_GB := 7
+
 $(STAMP): pyproject.toml Makefile
+	@free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); \
+	if [ "$$free" -lt $(NEED_GB) ] && ! [ -x $(BIN)/python ]; then \
+		echo "make setup: $$free GB free on $$(pwd), the venv needs about $(NEED_GB) GB (torch is about 5 GB); free some space first" >&2; \
+		exit 1; \
+	fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_PIN)

@@ -451,9 +451,16 @@ def test_train_from_directory_splits_by_actor_and_writes_the_checkpoint(tmp_path
     result = engine_runs.train_from_directory(data, config, out=tmp_path / "m.pt", progress=False)
     assert result.checkpoint == tmp_path / "m.pt" and len(result.history) == 2
     assert "wrote" in str(result) and "val SI-SDR" in str(result)
+    assert result.finished and "stopped early" not in str(result)
     _, ckpt = load_checkpoint(tmp_path / "m.pt")
     assert ckpt["train_config"]["out"] == str(tmp_path / "m.pt")
     assert (tmp_path / "data" / "cache").is_dir()
+    # A run cut by its time budget says so, and how to continue it.
+    cut = dataclasses.replace(config, epochs=4, time_budget_s=0.0)
+    result = engine_runs.train_from_directory(data, cut, out=tmp_path / "c.pt", progress=False)
+    assert not result.finished
+    assert "stopped early, in epoch 1 of 4 (time budget 0 s)" in str(result)
+    assert "--resume" in str(result)
 
 
 def test_final_checkpoint_is_lean_and_last_checkpoint_can_resume(trained):

@@ -39,6 +39,15 @@ class TrainResult:
     device: str
     data_dir: Path
     seconds: float
+    config: TrainConfig | None = None  # the run's settings (to tell a finished run from a cut one)
+
+    @property
+    def finished(self) -> bool:
+        """Return False when the run stopped before its last step (time budget, Ctrl-C)."""
+        h, c = self.history, self.config
+        if c is None or not len(h):
+            return c is None
+        return h.epoch[-1] >= c.epochs and h.steps[-1] >= c.steps_per_epoch
 
     def __str__(self) -> str:
         h = self.history
@@ -46,10 +55,19 @@ class TrainResult:
         score = (
             f"best epoch {best}: val SI-SDR {h.best_val_si_sdr:.2f} dB" if best else "no validation"
         )
-        return (
+        text = (
             f"wrote {self.checkpoint} ({len(h)} epochs on {self.device} in {self.seconds:.0f} s; "
             f"{score}; data: {self.data_dir})"
         )
+        if not self.finished and self.config is not None:
+            done = h.epoch[-1] if len(h) else 0
+            budget = self.config.time_budget_s
+            why = f" (time budget {budget:.0f} s)" if budget is not None else ""
+            text += (
+                f"\nstopped early, in epoch {done} of {self.config.epochs}{why}: "
+                "the same command with --resume continues"
+            )
+        return text
 
 
 def train_from_directory(
@@ -93,7 +111,8 @@ def train_from_directory(
         resume_from=resume_from,
         progress=progress,
     )
-    return TrainResult(Path(config.out), history, str(dev), root, time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+    return TrainResult(Path(config.out), history, str(dev), root, seconds, config)
 
 
 def resume_config(
