@@ -42,6 +42,25 @@ RECIPES: dict[str, tuple[dict, float | None]] = {
         dict(noise=MIX, loss="si_sdr+spec", epochs=40, steps_per_epoch=200, batch_size=32),
         3.0,
     ),
+    # Candidates for the shipped checkpoint that issue 11's target still needs (not yet run):
+    # the documented GPU recipe exactly (plain loss), with the 46 training recordings, with a
+    # wider network, and at twice the steps.
+    "long-plain": (dict(noise=MIX, epochs=40, steps_per_epoch=200, batch_size=32), None),
+    "long+recorded": (
+        dict(noise=(*MIX, "recorded"), epochs=40, steps_per_epoch=200, batch_size=32),
+        None,
+    ),
+    "long+wide": (
+        dict(
+            noise=MIX,
+            epochs=40,
+            steps_per_epoch=200,
+            batch_size=32,
+            model_kwargs={"channels": 256},
+        ),
+        None,
+    ),
+    "long2x": (dict(noise=MIX, epochs=80, steps_per_epoch=200, batch_size=32), None),
 }
 
 
