@@ -3,9 +3,11 @@
     python benchmarks/mask_shaping.py --floor 0.05 0.1 0.2 --power 1.5 2 3
 
 Scores ``--checkpoint`` (a mask network, default ``checkpoints/default.pt``) on the real-speech
-benchmark clips (``data/realspeech``, evenly spaced ``--max-clips``, white noise at 0/5/10 dB, the
-same noise as ``benchmarks/quality.py``) unchanged and with its mask ``m`` replaced by
-``floor + (1 - floor) * m`` or by ``m ** power``. Nothing is retrained.
+benchmark clips (``data/realspeech``, evenly spaced ``--max-clips``, white noise at 0/5/10 dB unless
+``--noise`` / ``--snr`` say otherwise, the same noise as ``benchmarks/quality.py``) unchanged and with its mask ``m`` replaced by
+``floor + (1 - floor) * m`` or by ``m ** power``, or with ``audio-denoise denoise --strength``'s mix
+of the input back in (for a 16 kHz input, strength ``1 - f`` gives the same audio as floor ``f``: the
+inverse STFT is linear). Nothing is retrained.
 """
 
 from __future__ import annotations
@@ -43,6 +45,13 @@ def main() -> None:
     p.add_argument("--max-clips", type=int, default=14)
     p.add_argument("--floor", type=float, nargs="*", default=[])
     p.add_argument("--power", type=float, nargs="*", default=[])
+    p.add_argument(
+        "--strength", type=float, nargs="*", default=[], help="denoise --strength (dry/wet mix)"
+    )
+    p.add_argument("--snr", type=float, nargs="+", default=[0.0, 5.0, 10.0])
+    p.add_argument(
+        "--noise", default="white", help="a synthetic noise kind (noise.SYNTHETIC_KINDS)"
+    )
     args = p.parse_args()
 
     clips = real_speech_clips(Path(args.real))
@@ -50,8 +59,15 @@ def main() -> None:
     methods = {"as trained": shaped(args.checkpoint)}
     methods |= {f"floor {f:g}": shaped(args.checkpoint, floor=f) for f in args.floor}
     methods |= {f"power {q:g}": shaped(args.checkpoint, power=q) for q in args.power}
+    model, _ = load_checkpoint(args.checkpoint)
+    methods |= {f"strength {v:g}": as_method(model.eval(), strength=v) for v in args.strength}
     table = metrics.evaluate(
-        methods, clips, snrs=(0, 5, 10), noise="white", metrics=("si_sdr", "pesq", "stoi"), seed=0
+        methods,
+        clips,
+        snrs=tuple(args.snr),
+        noise=args.noise,
+        metrics=("si_sdr", "pesq", "stoi"),
+        seed=0,
     )
     print(metrics.format_table(table))
 

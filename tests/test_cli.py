@@ -211,6 +211,35 @@ def test_denoise_single_file_output(checkpoint, tmp_path, capsys):
     assert code == 0 and sf.info(str(out)).frames == sf.info(str(src)).frames
 
 
+def test_denoise_strength_mixes_in_the_original_and_bad_values_are_one_line(
+    checkpoint, tmp_path, capsys
+):
+    src = tmp_path / "in.wav"
+    sf.write(src, speech_like(2.0), SR, subtype="FLOAT")
+    outs = {}
+    for strength in ("1", "0", "0.6"):
+        outs[strength] = tmp_path / f"out{strength}.wav"
+        code, _, _ = run(
+            capsys, "denoise", "--checkpoint", str(checkpoint), str(src), "-o",
+            str(outs[strength]), "--strength", strength,
+        )  # fmt: skip
+        assert code == 0
+    x, _ = sf.read(src)
+    full, dry, mixed = (sf.read(outs[k])[0] for k in ("1", "0", "0.6"))
+    np.testing.assert_allclose(dry, x, atol=1e-6)
+    np.testing.assert_allclose(mixed, 0.6 * full + 0.4 * x, atol=1e-5)
+    assert np.abs(full - x).max() > 1e-3
+    for bad in ("1.5", "-1", "nan"):
+        out = tmp_path / "bad.wav"
+        code, _, err = run(
+            capsys, "denoise", "--checkpoint", str(checkpoint), str(src), "-o", str(out),
+            "--strength", bad,
+        )  # fmt: skip
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert code != 0 and len(lines) == 1 and "strength" in lines[0], err
+        assert not out.exists()
+
+
 def test_denoise_bad_checkpoint_is_one_line(tmp_path, capsys):
     src = tmp_path / "in.wav"
     sf.write(src, speech_like(0.5), SR)

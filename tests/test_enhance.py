@@ -8,7 +8,7 @@ import soundfile as sf
 import torch
 
 from audio_denoise_utils.enhance import as_method, denoise, denoise_clip, denoise_file
-from audio_denoise_utils.errors import AudioLoadError
+from audio_denoise_utils.errors import AudioLoadError, InvalidArgumentError
 from audio_denoise_utils.models import build_model
 
 
@@ -75,6 +75,24 @@ def test_nan_in_a_later_chunk_leaves_no_output(model, tmp_path):
     with pytest.raises(AudioLoadError, match="nan.wav"):
         denoise_file(model, src, dst, chunk_seconds=1.0, context_seconds=0.1)
     assert list(tmp_path.iterdir()) == [src]  # neither output nor temporary file
+
+
+@pytest.mark.parametrize("sr", [16000, 44100])
+def test_strength_mixes_the_input_back_in(model, sr):
+    """strength 1 is the model's output, 0 the input itself, between a straight mix of the two."""
+    x = tone(2.0, sr, seed=3)
+    full = denoise(model, x, sr, chunk_seconds=0.7, context_seconds=0.2)
+    assert torch.equal(
+        denoise(model, x, sr, chunk_seconds=0.7, context_seconds=0.2, strength=1.0), full
+    )
+    dry = denoise(model, x, sr, chunk_seconds=0.7, context_seconds=0.2, strength=0.0)
+    torch.testing.assert_close(dry, x)
+    mixed = denoise(model, x, sr, chunk_seconds=0.7, context_seconds=0.2, strength=0.75)
+    torch.testing.assert_close(mixed, 0.75 * full + 0.25 * x)
+    assert not torch.allclose(full, x, atol=1e-3)  # the model does change the audio
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(InvalidArgumentError, match="strength"):
+            denoise(model, x, sr, strength=bad)
 
 
 def test_as_method_shapes(model):
