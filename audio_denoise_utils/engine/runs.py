@@ -43,7 +43,7 @@ class TrainResult:
 
     @property
     def finished(self) -> bool:
-        """Return False when the run stopped before its last step (time budget, Ctrl-C)."""
+        """Return False when the run stopped before its last step (its time budget, a callback)."""
         h, c = self.history, self.config
         if c is None or not len(h):
             return c is None
