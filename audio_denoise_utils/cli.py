@@ -415,8 +415,8 @@ def _add_denoise(sub: argparse._SubParsersAction) -> None:
         "--strength",
         type=float,
         default=1.0,
-        help="how much of the model's output to keep, 0..1: below 1 the original is mixed back in "
-        "(0.8 keeps 20%%; a lighter touch for faint noise); default 1",
+        help="how much of the model's output to use, 0..1: below 1 the original is mixed back in "
+        "(0.8 = 80%% denoised + 20%% original, a lighter touch for faint noise); default 1",
     )
     n.set_defaults(func=cmd_denoise)
 
