@@ -56,11 +56,12 @@ def main() -> None:
 
     clips = real_speech_clips(Path(args.real))
     clips = [clips[i] for i in spread(len(clips), min(args.max_clips, len(clips)))]
-    methods = {"as trained": shaped(args.checkpoint)}
+    model, _ = load_checkpoint(args.checkpoint)  # unhooked: as trained, and every strength
+    model.eval()
+    methods = {"as trained": as_method(model)}
     methods |= {f"floor {f:g}": shaped(args.checkpoint, floor=f) for f in args.floor}
     methods |= {f"power {q:g}": shaped(args.checkpoint, power=q) for q in args.power}
-    model, _ = load_checkpoint(args.checkpoint)
-    methods |= {f"strength {v:g}": as_method(model.eval(), strength=v) for v in args.strength}
+    methods |= {f"strength {v:g}": as_method(model, strength=v) for v in args.strength}
     table = metrics.evaluate(
         methods,
         clips,

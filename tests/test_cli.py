@@ -219,10 +219,8 @@ def test_denoise_strength_mixes_in_the_original_and_bad_values_are_one_line(
     outs = {}
     for strength in ("1", "0", "0.6"):
         outs[strength] = tmp_path / f"out{strength}.wav"
-        code, _, _ = run(
-            capsys, "denoise", "--checkpoint", str(checkpoint), str(src), "-o",
-            str(outs[strength]), "--strength", strength,
-        )  # fmt: skip
+        args = ["--checkpoint", str(checkpoint), str(src), "-o", str(outs[strength])]
+        code, _, _ = run(capsys, "denoise", *args, "--strength", strength)
         assert code == 0
     x, _ = sf.read(src)
     full, dry, mixed = (sf.read(outs[k])[0] for k in ("1", "0", "0.6"))
@@ -231,10 +229,8 @@ def test_denoise_strength_mixes_in_the_original_and_bad_values_are_one_line(
     assert np.abs(full - x).max() > 1e-3
     for bad in ("1.5", "-1", "nan"):
         out = tmp_path / "bad.wav"
-        code, _, err = run(
-            capsys, "denoise", "--checkpoint", str(checkpoint), str(src), "-o", str(out),
-            "--strength", bad,
-        )  # fmt: skip
+        args = ["--checkpoint", str(checkpoint), str(src), "-o", str(out)]
+        code, _, err = run(capsys, "denoise", *args, "--strength", bad)
         lines = [line for line in err.splitlines() if line.strip()]
         assert code != 0 and len(lines) == 1 and "strength" in lines[0], err
         assert not out.exists()

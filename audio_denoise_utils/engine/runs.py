@@ -45,9 +45,9 @@ class TrainResult:
     def finished(self) -> bool:
         """Return False when the run stopped before its last step (its time budget, a callback)."""
         h, c = self.history, self.config
-        if c is None or not len(h):
-            return c is None
-        return h.epoch[-1] >= c.epochs and h.steps[-1] >= c.steps_per_epoch
+        if c is None:  # settings unknown: nothing to compare against
+            return True
+        return bool(len(h)) and h.epoch[-1] >= c.epochs and h.steps[-1] >= c.steps_per_epoch
 
     def __str__(self) -> str:
         h = self.history
@@ -59,7 +59,7 @@ class TrainResult:
             f"wrote {self.checkpoint} ({len(h)} epochs on {self.device} in {self.seconds:.0f} s; "
             f"{score}; data: {self.data_dir})"
         )
-        if not self.finished and self.config is not None:
+        if self.config is not None and not self.finished:
             done = h.epoch[-1] if len(h) else 0
             budget = self.config.time_budget_s
             why = f" (time budget {budget:.0f} s)" if budget is not None else ""
