@@ -318,15 +318,30 @@ class AudioCache:
         return len(self._mem)
 
 
-def load_noise_dir(folder: PathLike | None, sr: int = DEFAULT_SR) -> list[torch.Tensor]:
+def load_audio_dir(folder: PathLike, sr: int = DEFAULT_SR) -> list[torch.Tensor]:
     """Return every audio file under ``folder`` as (1, time) at ``sr``, sorted by path."""
-    if folder is None or not Path(folder).is_dir():
-        raise AudioDenoiseError(
-            f"noise kind 'recorded' needs noise_dir, a folder of noise recordings; got {folder!r} "
-            "(run `python scripts/fetch_real_noise.py` for data/realnoise/train)"
-        )
     suffixes = {".wav", ".flac", ".ogg", ".aiff", ".aif"}
     files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in suffixes)
     if not files:
         raise AudioDenoiseError(f"{folder}: holds no audio files (.wav, .flac, .ogg, .aiff)")
     return [load_audio(p, sr) for p in files]
+
+
+def load_noise_dir(folder: PathLike | None, sr: int = DEFAULT_SR) -> list[torch.Tensor]:
+    """Return every audio file under ``folder`` (noise recordings) as (1, time) at ``sr``."""
+    if folder is None or not Path(folder).is_dir():
+        raise AudioDenoiseError(
+            f"noise kind 'recorded' needs noise_dir, a folder of noise recordings; got {folder!r} "
+            "(run `python scripts/fetch_real_noise.py` for data/realnoise/train)"
+        )
+    return load_audio_dir(folder, sr)
+
+
+def load_speech_dir(folder: PathLike, sr: int = DEFAULT_SR) -> list[torch.Tensor]:
+    """Return every audio file under ``folder`` (extra clean voices) as (1, time) at ``sr``."""
+    if not Path(folder).is_dir():
+        raise AudioDenoiseError(
+            f"{folder}: extra_speech_dir must be a folder of clean speech recordings "
+            "(run `python scripts/fetch_real_speech.py --set train` for data/realspeech_train)"
+        )
+    return load_audio_dir(folder, sr)

@@ -95,6 +95,7 @@ def _train_overrides(args: argparse.Namespace) -> dict:
         "steps_per_epoch": args.steps_per_epoch,
         "noise": tuple(args.noise) if args.noise else None,
         "noise_dir": args.noise_dir,
+        "extra_speech_dir": args.extra_speech,
     }
     return {key: value for key, value in overrides.items() if value is not None}
 
@@ -110,8 +111,9 @@ def _refuse_writing_into_inputs(args: argparse.Namespace, out: Path, run_dir: Pa
     from .ravdess import default_data_dir
 
     folders = [Path(args.data) if args.data is not None else default_data_dir()]
-    if getattr(args, "noise_dir", None):
-        folders.append(Path(args.noise_dir))
+    for extra in (getattr(args, "noise_dir", None), getattr(args, "extra_speech", None)):
+        if extra:
+            folders.append(Path(extra))
     for folder in folders:
         root = folder.resolve()
         for path, what in ((out, "checkpoint"), (run_dir, "run folder")):
@@ -139,6 +141,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     if args.resume and args.overwrite:
         raise AudioDenoiseError("--resume and --overwrite exclude each other; choose one")
+    if args.extra_speech is not None and not Path(args.extra_speech).is_dir():
+        raise AudioDenoiseError(
+            f"{args.extra_speech}: --extra-speech needs a folder of clean speech recordings "
+            "(`python scripts/fetch_real_speech.py --set train` makes data/realspeech_train)"
+        )
     from . import paths
 
     out = Path(args.out) if args.out is not None else paths.default_checkpoint_out()
@@ -400,6 +407,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="folder of real noise recordings for --noise ... recorded "
         "(e.g. data/realnoise/train from scripts/fetch_real_noise.py)",
+    )
+    t.add_argument(
+        "--extra-speech",
+        default=None,
+        metavar="DIR",
+        help="folder of extra clean voices to train on as well, never validated on "
+        "(e.g. data/realspeech_train from scripts/fetch_real_speech.py --set train)",
     )
     t.set_defaults(func=cmd_train)
 

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from . import DEFAULT_SR
-from .audio import load_noise_dir
+from .audio import load_noise_dir, load_speech_dir
 from .dataset import NoisyCleanDataset, derive_seed
 from .engine.checkpoints import (
     CHECKPOINT_FORMAT,
@@ -84,6 +84,9 @@ class TrainConfig:
     # Folder of real noise recordings (WAV/FLAC/...) for the kind "recorded", e.g.
     # data/realnoise/train from scripts/fetch_real_noise.py (never the benchmark's folder).
     noise_dir: str | None = None
+    # Folder of extra clean voices, added to the training clips (never to validation), e.g.
+    # real speakers from data/realspeech_train (scripts/fetch_real_speech.py --set train).
+    extra_speech_dir: str | None = None
     multiplicative: bool = False  # also random gain and slow amplitude modulation
     # Extra copies of the training clips at these speeds ("new voices"): +0.7-1.3 dB SI-SDR on
     # real speakers for a model trained on the bundled synthetic voices.
@@ -280,6 +283,10 @@ def make_data(
     device: torch.device | str = "cpu",
 ) -> tuple[NoisyCleanDataset, list[tuple[torch.Tensor, torch.Tensor]]]:
     """Return (the training NoisyCleanDataset, fixed validation pairs on ``device``) for ``config``."""
+    if config.extra_speech_dir:  # more voices to learn from (training only)
+        train_clips = list(train_clips) + load_speech_dir(
+            config.extra_speech_dir, config.sample_rate
+        )
     if not train_clips:
         raise AudioDenoiseError("fit() needs at least one training clip")
     # Once per run: a bad clip fails here with its index, not mid-epoch (numpy clips converted).

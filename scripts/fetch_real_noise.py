@@ -107,6 +107,26 @@ def fetch(work: Path) -> tuple[bytes, str]:
     return (work / "root" / CATALOGUE).read_bytes(), version
 
 
+def remove_previous(out: Path) -> None:
+    """Delete the recordings that ``out/manifest.csv`` lists (a previous run's), nothing else."""
+    manifest = out / "manifest.csv"
+    if not manifest.exists():
+        return
+    with open(manifest, newline="") as f:
+        names = [row.get("file", "") for row in csv.DictReader(f)]
+    for name in names:
+        split, _, base = name.partition("/")
+        # Only <train|bench>/<name>.wav: a hand-edited manifest cannot point anywhere else.
+        path = out / split / base
+        if (
+            split in ("train", "bench")
+            and base.endswith(".wav")
+            and "/" not in base
+            and path.is_file()
+        ):
+            path.unlink()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build data/realnoise/ and return 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -120,8 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for split in ("train", "bench"):
         (args.out / split).mkdir(parents=True, exist_ok=True)
-        for old in (args.out / split).glob("*.wav"):  # a rerun replaces the whole set
-            old.unlink()
+    remove_previous(args.out)
     for n, (title, wav_bytes) in enumerate(read_catalogue(catalogue)):
         try:
             wav, sr = sf.read(io.BytesIO(wav_bytes), dtype="float32", always_2d=True)

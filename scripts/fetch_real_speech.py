@@ -2,7 +2,10 @@
 
 The course trains on RAVDESS or on the synthetic sample; this set checks that a denoiser also
 works on real human voices it never saw. It is never bundled (data/realspeech/ is git-ignored):
-run this script to build it. Each package is fetched with ``apt-get download`` into a temporary
+run this script to build it. ``--set train`` builds a second, separate set of real voices for
+*training* (data/realspeech_train/, from ktuberling-data: KTuberling's spoken words in languages
+that have no voice in the benchmark set), so a model can learn from real voices without ever
+hearing a benchmark speaker. Each package is fetched with ``apt-get download`` into a temporary
 folder and unpacked with ``dpkg-deb -x`` there, so nothing is installed system-wide.
 
 Needs: Debian/Ubuntu with apt (run ``apt-get update`` once), dpkg-deb and sox (``apt-get install
@@ -16,6 +19,10 @@ and data/realspeech/manifest.csv (file, package, version, licence, original path
 speaker, language, original sample rate, dynamic range). Deterministic for fixed package versions.
 
     .venv/bin/python scripts/fetch_real_speech.py [--out data/realspeech] [--only PKG ...]
+    .venv/bin/python scripts/fetch_real_speech.py --set train     # data/realspeech_train/
+
+A rerun replaces the files its previous run listed in the folder's manifest.csv; nothing else in
+the folder is touched.
 """
 
 from __future__ import annotations
@@ -170,6 +177,34 @@ SOURCES: tuple[Source, ...] = (
 # Looked at and not used: gcompris-qt-data ships no voices (GCompris downloads them at run time);
 # hedgewars-data voices are pitch-shifted cartoon characters; asterisk-core-sounds-es-wav is the
 # same speaker as -en (Allison Smith).
+
+# KTuberling (KDE) names the parts of a picture aloud, one folder per language, one voice each.
+# Only languages without a voice in the benchmark set above are used: KDE's volunteers may have
+# recorded both KLettres and KTuberling in their language, and Norwegian Nynorsk (nn) could be
+# KLettres' Bokmal (nb) speaker. Of these, fi, gl and sr are too hissy for the dynamic-range check
+# and sv is 8 kHz telephone band (left out of training by MIN_TRAIN_RATE): ca, el, ga, ro, sl and
+# wa remain (about 2 minutes of speech).
+KTUBERLING_LANGS = ("ca", "el", "fi", "ga", "gl", "ro", "sl", "sr", "sv", "wa")
+MIN_TRAIN_RATE = 16_000  # a training voice must cover the whole 0-8 kHz band
+
+
+def _ktuberling(root: Path) -> list[Group]:
+    base = root / "usr/share/ktuberling/sounds"
+    groups = []
+    for lang in KTUBERLING_LANGS:
+        files = _sorted([p for p in (base / lang).glob("*") if p.suffix in (".ogg", ".wav")])
+        if files:
+            groups.append(Group(lang, lang, files, 12))
+    return groups
+
+
+TRAIN_SOURCES: tuple[Source, ...] = (
+    Source("ktuberling-data", "ktuberling", _ktuberling, note="KTuberling's words, 6 languages"),
+)
+SETS = {
+    "benchmark": (SOURCES, "realspeech", 0),
+    "train": (TRAIN_SOURCES, "realspeech_train", 16_000),
+}
 
 
 def _run(cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -327,10 +362,18 @@ def utterances(group: Group, tmp: Path) -> list[tuple[np.ndarray, list[Path], in
     return out
 
 
-def gather(out_dir: Path, only: set[str] | None, max_mb: float) -> list[dict[str, str]]:
-    """Fetch every source, write the utterances and return the manifest rows."""
+def gather(
+    out_dir: Path,
+    only: set[str] | None,
+    max_mb: float,
+    sources: tuple[Source, ...] = SOURCES,
+    min_rate: int = 0,
+) -> list[dict[str, str]]:
+    """Fetch every source, write the utterances and return the manifest rows.
+
+    Utterances whose original sample rate is below ``min_rate`` are skipped."""
     rows: list[dict[str, str]] = []
-    for source in SOURCES:
+    for source in sources:
         if only and source.package not in only:
             continue
         size = package_size_mb(source.package)
@@ -349,7 +392,7 @@ def gather(out_dir: Path, only: set[str] | None, max_mb: float) -> list[dict[str
             root, version = fetched
             licence = read_licence(root, source)
             for group in source.groups(root):
-                made = utterances(group, work)
+                made = [u for u in utterances(group, work) if u[2] >= min_rate]
                 for n, (wav, files, orig_sr, dr) in enumerate(made, start=1):
                     name = f"{source.tag}_{group.speaker}_{n:02d}.wav"
                     wav = wav / np.abs(wav).max() * 10 ** (PEAK_DBFS / 20)
@@ -374,10 +417,33 @@ def gather(out_dir: Path, only: set[str] | None, max_mb: float) -> list[dict[str
     return rows
 
 
+def remove_previous(out: Path) -> None:
+    """Delete the WAV files that ``out/manifest.csv`` lists (a previous run's), nothing else."""
+    manifest = out / "manifest.csv"
+    if not manifest.exists():
+        return
+    with open(manifest, newline="") as f:
+        names = [row.get("file", "") for row in csv.DictReader(f)]
+    for name in names:
+        path = out / name
+        # Only plain names ending in .wav that sit directly in ``out``: a hand-edited manifest
+        # cannot point the deletion anywhere else.
+        if name.endswith(".wav") and Path(name).name == name and path.is_file():
+            path.unlink()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Build data/realspeech/ and return 0, or 1 when nothing could be gathered."""
+    """Build the chosen set (data/realspeech/ by default); return 0, or 1 when nothing was gathered."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "data" / "realspeech")
+    parser.add_argument(
+        "--set",
+        choices=sorted(SETS),
+        default="benchmark",
+        help="benchmark voices (default) or the separate training voices",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="output folder (default: data/realspeech or data/realspeech_train)"
+    )
     parser.add_argument("--only", nargs="+", metavar="PKG", help="fetch only these packages")
     parser.add_argument("--max-mb", type=float, default=MAX_PACKAGE_MB, help="skip bigger packages")
     args = parser.parse_args(argv)
@@ -389,11 +455,11 @@ def main(argv: list[str] | None = None) -> int:
             f"error: needs {', '.join(missing)} (a Debian/Ubuntu system with sox)", file=sys.stderr
         )
         return 1
-    out: Path = args.out
+    sources, folder, min_rate = SETS[args.set]
+    out: Path = args.out or ROOT / "data" / folder
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.wav"):  # a rerun replaces the whole set, manifest included
-        old.unlink()
-    rows = gather(out, set(args.only) if args.only else None, args.max_mb)
+    remove_previous(out)
+    rows = gather(out, set(args.only) if args.only else None, args.max_mb, sources, min_rate)
     tmp = out / ".manifest.csv.part"
     with open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=MANIFEST_FIELDS)

@@ -277,12 +277,17 @@ def test_module_entry_point_prints_no_traceback(tmp_path):
 def test_train_then_evaluate_on_a_tiny_dataset(tmp_path, capsys, monkeypatch):
     data = write_tiny_ravdess(tmp_path / "data")
     monkeypatch.setenv("AUDIO_DENOISE_ROOT", str(tmp_path))  # decode cache goes under tmp_path
+    voices = tmp_path / "voices"  # one extra training voice, beside the data
+    voices.mkdir()
+    sf.write(voices / "extra.wav", speech_like(1.0, seed=5), SR)
     ckpt = tmp_path / "model.pt"
     code, stdout, _ = run(
         capsys,
         "train",
         "--data",
         str(data),
+        "--extra-speech",
+        str(voices),
         "--model",
         "conv",
         "--epochs",
@@ -301,6 +306,7 @@ def test_train_then_evaluate_on_a_tiny_dataset(tmp_path, capsys, monkeypatch):
     assert code == 0 and ckpt.exists() and str(ckpt) in stdout
     model, info = load_checkpoint(ckpt)
     assert info["model"]["name"] == "conv"
+    assert info["train_config"]["extra_speech_dir"] == str(voices)  # recorded with the model
     code, stdout, _ = run(
         capsys,
         "evaluate",
@@ -342,3 +348,16 @@ def test_denoise_into_an_existing_folder_named_like_a_wav(checkpoint, tmp_path, 
         capsys, "denoise", "--checkpoint", str(checkpoint), str(src), "-o", str(folder)
     )
     assert code == 0 and sf.info(str(folder / "in.wav")).frames == sf.info(str(src)).frames
+
+
+def test_train_extra_speech_must_be_a_folder_outside_the_outputs(tmp_path, capsys):
+    out = tmp_path / "m.pt"
+    code, _, err = run(capsys, "train", "--extra-speech", str(tmp_path / "nope"), "--out", str(out))
+    assert code == 1 and "nope" in one_error_line(err) and "--set train" in err
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    code, _, err = run(
+        capsys, "train", "--extra-speech", str(voices), "--out", str(voices / "m.pt")
+    )
+    assert code == 1 and "inside the training data" in one_error_line(err)
+    assert not out.exists() and not list(voices.iterdir())

@@ -494,3 +494,32 @@ def test_resuming_from_a_weights_only_checkpoint_is_refused(trained, clips):
 
 def test_single_snr_is_a_fixed_range():
     assert TrainConfig(snr_db=5).snr_db == (5.0, 5.0)
+
+
+def test_extra_speech_dir_adds_training_voices_only(clips, tmp_path):
+    import soundfile as sf
+
+    from audio_denoise_utils.training import make_data
+
+    train, val = clips
+    voices = tmp_path / "voices"
+    (voices / "sub").mkdir(parents=True)
+    extra = synthetic_speech(3, seed=7)
+    for i, clip in enumerate(extra):
+        # One in a subfolder, labelled at twice the rate: it comes back resampled to half length.
+        rate, where = (2 * SR, voices / "sub") if i == 0 else (SR, voices)
+        sf.write(where / f"v{i}.wav", clip[0].numpy(), rate, subtype="FLOAT")
+    (voices / "manifest.csv").write_text("file\nv1.wav\n")  # not audio: ignored
+    config = tiny_config(extra_speech_dir=str(voices))
+    data, val_pairs = make_data(config, train, val)
+    assert len(data) == len(train) + len(extra) and len(val_pairs) == len(val)
+    added = [data.clips.clip(i) for i in range(len(train), len(data))]
+    n = [int(c.shape[-1]) for c in extra]
+    assert sorted(int(c.shape[-1]) for c in added) == sorted([n[0] // 2, n[1], n[2]])
+    # The files at the config's rate come back sample for sample (up to float16 storage).
+    assert torch.allclose(added[1].reshape(-1), extra[1].reshape(-1), atol=1e-3)
+    assert torch.allclose(added[2].reshape(-1), extra[2].reshape(-1), atol=1e-3)
+    without, _ = make_data(tiny_config(), train, val)
+    assert len(without) == len(train)
+    with pytest.raises(AudioDenoiseError, match="fetch_real_speech.py --set train"):
+        make_data(tiny_config(extra_speech_dir=str(tmp_path / "missing")), train, val)
