@@ -413,7 +413,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="DIR",
         help="folder of extra clean voices to train on as well, never validated on "
-        "(e.g. data/realspeech_train from scripts/fetch_real_speech.py --set train)",
+        "(e.g. data/realspeech_train from scripts/fetch_real_speech.py --set train); kept in "
+        "the checkpoint as given, so --resume a relative path from the same folder",
     )
     t.set_defaults(func=cmd_train)
 

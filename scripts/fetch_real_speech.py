@@ -21,8 +21,9 @@ speaker, language, original sample rate, dynamic range). Deterministic for fixed
     .venv/bin/python scripts/fetch_real_speech.py [--out data/realspeech] [--only PKG ...]
     .venv/bin/python scripts/fetch_real_speech.py --set train     # data/realspeech_train/
 
-A rerun replaces the files its previous run listed in the folder's manifest.csv; nothing else in
-the folder is touched.
+A rerun replaces the files its previous run listed in the folder's manifest.csv, and only once the
+new set is complete (a failed run leaves the previous set as it was); nothing else in the folder is
+touched.
 """
 
 from __future__ import annotations
@@ -183,7 +184,8 @@ SOURCES: tuple[Source, ...] = (
 # recorded both KLettres and KTuberling in their language, and Norwegian Nynorsk (nn) could be
 # KLettres' Bokmal (nb) speaker. Of these, fi, gl and sr are too hissy for the dynamic-range check
 # and sv is 8 kHz telephone band (left out of training by MIN_TRAIN_RATE): ca, el, ga, ro, sl and
-# wa remain (about 2 minutes of speech).
+# wa remain (about 2 minutes of speech). When the benchmark set has been built, its manifest is
+# also read at run time and any language it holds is skipped (benchmark_languages).
 KTUBERLING_LANGS = ("ca", "el", "fi", "ga", "gl", "ro", "sl", "sr", "sv", "wa")
 MIN_TRAIN_RATE = 16_000  # a training voice must cover the whole 0-8 kHz band
 
@@ -362,16 +364,43 @@ def utterances(group: Group, tmp: Path) -> list[tuple[np.ndarray, list[Path], in
     return out
 
 
+def benchmark_languages(manifest: Path) -> set[str]:
+    """Return the base language codes ("en_GB" -> "en") of a built set's manifest, or an empty set."""
+    if not manifest.exists():
+        return set()
+    with open(manifest, newline="") as f:
+        return {
+            re.split(r"[_\-@]", row["language"].lower())[0]
+            for row in csv.DictReader(f)
+            if row.get("language")
+        }
+
+
+def keep_groups(groups: list[Group], skip_languages: set[str]) -> list[Group]:
+    """Return the groups whose base language is not in ``skip_languages`` (printing the others)."""
+    kept = []
+    for group in groups:
+        if re.split(r"[_\-@]", group.language.lower())[0] in skip_languages:
+            print(
+                f"  {group.speaker}: skipped, the benchmark set has a voice in {group.language!r}"
+            )
+        else:
+            kept.append(group)
+    return kept
+
+
 def gather(
     out_dir: Path,
     only: set[str] | None,
     max_mb: float,
     sources: tuple[Source, ...] = SOURCES,
     min_rate: int = 0,
+    skip_languages: frozenset[str] | set[str] = frozenset(),
 ) -> list[dict[str, str]]:
     """Fetch every source, write the utterances and return the manifest rows.
 
-    Utterances whose original sample rate is below ``min_rate`` are skipped."""
+    Utterances whose original sample rate is below ``min_rate`` are skipped, and so are groups in
+    ``skip_languages``."""
     rows: list[dict[str, str]] = []
     for source in sources:
         if only and source.package not in only:
@@ -391,7 +420,7 @@ def gather(
                 continue
             root, version = fetched
             licence = read_licence(root, source)
-            for group in source.groups(root):
+            for group in keep_groups(source.groups(root), set(skip_languages)):
                 made = [u for u in utterances(group, work) if u[2] >= min_rate]
                 for n, (wav, files, orig_sr, dr) in enumerate(made, start=1):
                     name = f"{source.tag}_{group.speaker}_{n:02d}.wav"
@@ -417,19 +446,23 @@ def gather(
     return rows
 
 
-def remove_previous(out: Path) -> None:
-    """Delete the WAV files that ``out/manifest.csv`` lists (a previous run's), nothing else."""
+def previous_files(out: Path) -> set[str]:
+    """Return the WAV names that ``out/manifest.csv`` lists (a previous run's), plain names only."""
     manifest = out / "manifest.csv"
     if not manifest.exists():
-        return
+        return set()
     with open(manifest, newline="") as f:
-        names = [row.get("file", "") for row in csv.DictReader(f)]
-    for name in names:
-        path = out / name
-        # Only plain names ending in .wav that sit directly in ``out``: a hand-edited manifest
-        # cannot point the deletion anywhere else.
-        if name.endswith(".wav") and Path(name).name == name and path.is_file():
-            path.unlink()
+        names = {row.get("file", "") for row in csv.DictReader(f)}
+    # Only plain names ending in .wav that sit directly in ``out``: a hand-edited manifest cannot
+    # point the deletion anywhere else.
+    return {n for n in names if n.endswith(".wav") and Path(n).name == n}
+
+
+def remove_previous(out: Path) -> None:
+    """Delete the WAV files that ``out/manifest.csv`` lists (a previous run's), nothing else."""
+    for name in previous_files(out):
+        if (out / name).is_file():
+            (out / name).unlink()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -458,18 +491,47 @@ def main(argv: list[str] | None = None) -> int:
     sources, folder, min_rate = SETS[args.set]
     out: Path = args.out or ROOT / "data" / folder
     out.mkdir(parents=True, exist_ok=True)
-    remove_previous(out)
-    rows = gather(out, set(args.only) if args.only else None, args.max_mb, sources, min_rate)
-    tmp = out / ".manifest.csv.part"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=MANIFEST_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, out / "manifest.csv")
+    # Training voices never share a language with the benchmark's (see KTUBERLING_LANGS).
+    skip = (
+        benchmark_languages(ROOT / "data" / "realspeech" / "manifest.csv")
+        if args.set == "train"
+        else set()
+    )
+    # Built in a hidden folder first: the previous set is replaced only by a complete new one.
+    staging = Path(tempfile.mkdtemp(prefix=".fetch-", dir=out))
+    try:
+        rows = gather(
+            staging, set(args.only) if args.only else None, args.max_mb, sources, min_rate, skip
+        )
+        if not rows:
+            print(f"error: nothing gathered; {out} is left as it was", file=sys.stderr)
+            return 1
+        ours = previous_files(out)
+        taken = sorted(
+            r["file"] for r in rows if (out / r["file"]).exists() and r["file"] not in ours
+        )
+        if taken:
+            print(
+                f"error: {out / taken[0]} exists and is not from a previous run of this script; "
+                "move it or choose another --out",
+                file=sys.stderr,
+            )
+            return 1
+        remove_previous(out)
+        for row in rows:
+            os.replace(staging / row["file"], out / row["file"])
+        tmp = out / ".manifest.csv.part"
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=MANIFEST_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, out / "manifest.csv")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     speakers = {(r["package"], r["speaker"]) for r in rows}
     seconds = sum(float(r["duration_s"]) for r in rows)
     print(f"wrote {len(rows)} files, {len(speakers)} speakers, {seconds:.1f} s to {out}")
-    return 0 if rows else 1
+    return 0
 
 
 if __name__ == "__main__":

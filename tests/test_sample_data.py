@@ -235,11 +235,49 @@ def test_fetch_real_noise_rerun_removes_only_what_its_manifest_lists(tmp_path: P
     assert (tmp_path / "outside.wav").exists()
 
 
-def test_training_voices_share_no_language_with_the_benchmark_voices() -> None:
+def test_training_voices_skip_every_benchmark_language(tmp_path: Path) -> None:
     fetch = _script("fetch_real_speech")
-    # The languages of the benchmark set as built on Debian 12 (manifest.csv's language column;
-    # KLettres' folders are read at run time), plus hu (skipped there as too hissy) and nn
-    # (possibly KLettres' nb speaker).
-    klettres = {"ar", "cs", "da", "de", "en", "es", "fr", "he", "it", "lt", "ml", "nb", "nds"}
-    klettres |= {"nl", "pt", "ru", "tn", "uk", "hu", "nn"}
-    assert not set(fetch.KTUBERLING_LANGS) & klettres
+    manifest = tmp_path / "manifest.csv"
+    assert fetch.benchmark_languages(manifest) == set()  # no benchmark set built yet
+    manifest.write_text("file,language\na.wav,en_GB\nb.wav,pt_BR\nc.wav,sl\nd.wav,\n")
+    skip = fetch.benchmark_languages(manifest)
+    assert skip == {"en", "pt", "sl"}
+    groups = [fetch.Group(lang, lang, [], 1) for lang in ("sl", "ca", "en", "sr@latin")]
+    kept = fetch.keep_groups(groups, skip | {"sr"})
+    assert [g.language for g in kept] == ["ca"]
+    # The languages chosen for training hold none of the benchmark's as built on Debian 12.
+    debian12 = {"ar", "cs", "da", "de", "en", "es", "fr", "he", "it", "lt", "ml", "nb", "nds"}
+    debian12 |= {"nl", "pt", "ru", "tn", "uk", "hu", "nn"}  # + hu (too hissy there), nn (~ nb)
+    assert not set(fetch.KTUBERLING_LANGS) & debian12
+
+
+def test_fetch_replaces_a_set_only_with_a_complete_one(tmp_path: Path, monkeypatch, capsys) -> None:
+    fetch = _script("fetch_real_speech")
+    monkeypatch.setattr(fetch.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    made: list[str] = []
+
+    def fake_gather(staging, only, max_mb, sources, min_rate, skip):
+        rows = []
+        for name in made:
+            (staging / name).write_bytes(b"new")
+            rows.append({"file": name, "package": "p", "speaker": name[:3], "duration_s": "1.0"})
+        return rows
+
+    monkeypatch.setattr(fetch, "gather", fake_gather)
+    out = tmp_path / "set"
+    made[:] = ["abc_01.wav", "abc_02.wav"]
+    assert fetch.main(["--out", str(out)]) == 0
+    (out / "mine.wav").write_bytes(b"user")  # the user's own file beside the set
+    made[:] = ["abc_01.wav"]  # a rerun making fewer files replaces the old set
+    assert fetch.main(["--out", str(out)]) == 0
+    assert sorted(p.name for p in out.glob("*.wav")) == ["abc_01.wav", "mine.wav"]
+    made[:] = []  # a failed rerun (no network, no apt) leaves the previous set whole
+    assert fetch.main(["--out", str(out)]) == 1
+    assert (out / "abc_01.wav").read_bytes() == b"new" and "abc_01.wav" in (
+        out / "manifest.csv"
+    ).read_text()
+    made[:] = ["mine.wav"]  # a new file would replace one the script never wrote: refused
+    assert fetch.main(["--out", str(out)]) == 1
+    assert (out / "mine.wav").read_bytes() == b"user" and (out / "abc_01.wav").exists()
+    assert "mine.wav exists and is not from a previous run" in capsys.readouterr().err
+    assert not list(out.glob(".fetch-*"))  # no staging folder left behind

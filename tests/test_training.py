@@ -519,6 +519,9 @@ def test_extra_speech_dir_adds_training_voices_only(clips, tmp_path):
     # The files at the config's rate come back sample for sample (up to float16 storage).
     assert torch.allclose(added[1].reshape(-1), extra[1].reshape(-1), atol=1e-3)
     assert torch.allclose(added[2].reshape(-1), extra[2].reshape(-1), atol=1e-3)
+    # Babble is made of the training voices: the extra ones too.
+    babbly, _ = make_data(tiny_config(noise=("babble",), extra_speech_dir=str(voices)), train, val)
+    assert len(babbly.corruption.babble_clips) == len(train) + len(extra)
     without, _ = make_data(tiny_config(), train, val)
     assert len(without) == len(train)
     with pytest.raises(AudioDenoiseError, match="fetch_real_speech.py --set train"):
