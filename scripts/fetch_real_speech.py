@@ -205,7 +205,7 @@ TRAIN_SOURCES: tuple[Source, ...] = (
 )
 SETS = {
     "benchmark": (SOURCES, "realspeech", 0),
-    "train": (TRAIN_SOURCES, "realspeech_train", 16_000),
+    "train": (TRAIN_SOURCES, "realspeech_train", MIN_TRAIN_RATE),
 }
 
 
