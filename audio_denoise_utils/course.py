@@ -102,7 +102,10 @@ def pick_checkpoint(use_my_run: bool) -> Path:
         print(f"checkpoint: {mine} (your run from notebook 04)")
         return mine
     path = shipped_checkpoint()
-    print(f"checkpoint: {path} (shipped with the course, trained on the bundled sample)")
+    print(
+        f"checkpoint: {path} (shipped with the course, trained on the bundled sample "
+        "and six real voices: checkpoints/README.md)"
+    )
     if mine.is_file():
         print(f"  (your run from notebook 04 is at {mine}; set USE_MY_RUN = True to use it)")
     return path
