@@ -337,11 +337,16 @@ def load_noise_dir(folder: PathLike | None, sr: int = DEFAULT_SR) -> list[torch.
     return load_audio_dir(folder, sr)
 
 
-def load_speech_dir(folder: PathLike, sr: int = DEFAULT_SR) -> list[torch.Tensor]:
-    """Return every audio file under ``folder`` (extra clean voices) as (1, time) at ``sr``."""
+def check_speech_dir(folder: PathLike) -> None:
+    """Raise AudioDenoiseError unless ``folder`` (extra clean voices for training) is a folder."""
     if not Path(folder).is_dir():
         raise AudioDenoiseError(
-            f"{folder}: extra_speech_dir must be a folder of clean speech recordings "
+            f"{folder}: extra speech for training must be a folder of clean speech recordings "
             "(run `python scripts/fetch_real_speech.py --set train` for data/realspeech_train)"
         )
+
+
+def load_speech_dir(folder: PathLike, sr: int = DEFAULT_SR) -> list[torch.Tensor]:
+    """Return every audio file under ``folder`` (extra clean voices) as (1, time) at ``sr``."""
+    check_speech_dir(folder)
     return load_audio_dir(folder, sr)

@@ -141,11 +141,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     if args.resume and args.overwrite:
         raise AudioDenoiseError("--resume and --overwrite exclude each other; choose one")
-    if args.extra_speech is not None and not Path(args.extra_speech).is_dir():
-        raise AudioDenoiseError(
-            f"{args.extra_speech}: --extra-speech needs a folder of clean speech recordings "
-            "(`python scripts/fetch_real_speech.py --set train` makes data/realspeech_train)"
-        )
+    if args.extra_speech is not None:  # before any audio is decoded
+        from .audio import check_speech_dir
+
+        check_speech_dir(args.extra_speech)
     from . import paths
 
     out = Path(args.out) if args.out is not None else paths.default_checkpoint_out()

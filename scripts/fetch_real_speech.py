@@ -364,23 +364,24 @@ def utterances(group: Group, tmp: Path) -> list[tuple[np.ndarray, list[Path], in
     return out
 
 
+def base_language(code: str) -> str:
+    """Return the language of a locale code without region or script: "pt_BR", "sr@latin" -> "pt", "sr"."""
+    return re.split(r"[_\-@]", code.lower())[0]
+
+
 def benchmark_languages(manifest: Path) -> set[str]:
-    """Return the base language codes ("en_GB" -> "en") of a built set's manifest, or an empty set."""
+    """Return the base languages of a built set's manifest, or an empty set when there is none."""
     if not manifest.exists():
         return set()
     with open(manifest, newline="") as f:
-        return {
-            re.split(r"[_\-@]", row["language"].lower())[0]
-            for row in csv.DictReader(f)
-            if row.get("language")
-        }
+        return {base_language(row["language"]) for row in csv.DictReader(f) if row.get("language")}
 
 
 def keep_groups(groups: list[Group], skip_languages: set[str]) -> list[Group]:
     """Return the groups whose base language is not in ``skip_languages`` (printing the others)."""
     kept = []
     for group in groups:
-        if re.split(r"[_\-@]", group.language.lower())[0] in skip_languages:
+        if base_language(group.language) in skip_languages:
             print(
                 f"  {group.speaker}: skipped, the benchmark set has a voice in {group.language!r}"
             )
@@ -395,7 +396,7 @@ def gather(
     max_mb: float,
     sources: tuple[Source, ...] = SOURCES,
     min_rate: int = 0,
-    skip_languages: frozenset[str] | set[str] = frozenset(),
+    skip_languages: set[str] | None = None,
 ) -> list[dict[str, str]]:
     """Fetch every source, write the utterances and return the manifest rows.
 
@@ -420,7 +421,7 @@ def gather(
                 continue
             root, version = fetched
             licence = read_licence(root, source)
-            for group in keep_groups(source.groups(root), set(skip_languages)):
+            for group in keep_groups(source.groups(root), skip_languages or set()):
                 made = [u for u in utterances(group, work) if u[2] >= min_rate]
                 for n, (wav, files, orig_sr, dr) in enumerate(made, start=1):
                     name = f"{source.tag}_{group.speaker}_{n:02d}.wav"
