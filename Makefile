@@ -79,7 +79,7 @@ sample: setup
 checkpoint: setup
 	test -f data/realspeech_train/manifest.csv || $(BIN)/python scripts/fetch_real_speech.py --set train
 	$(BIN)/audio-denoise train --data data/sample --extra-speech data/realspeech_train \
-		--out checkpoints/default.pt --seed 0 --time-budget 0 --overwrite
+		--epochs 40 --out checkpoints/default.pt --seed 0 --time-budget 0 --overwrite
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
