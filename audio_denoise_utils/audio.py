@@ -327,13 +327,18 @@ def load_audio_dir(folder: PathLike, sr: int = DEFAULT_SR) -> list[torch.Tensor]
     return [load_audio(p, sr) for p in files]
 
 
-def load_noise_dir(folder: PathLike | None, sr: int = DEFAULT_SR) -> list[torch.Tensor]:
-    """Return every audio file under ``folder`` (noise recordings) as (1, time) at ``sr``."""
+def check_noise_dir(folder: PathLike | None) -> None:
+    """Raise AudioDenoiseError unless ``folder`` (noise recordings for 'recorded') is a folder."""
     if folder is None or not Path(folder).is_dir():
         raise AudioDenoiseError(
             f"noise kind 'recorded' needs noise_dir, a folder of noise recordings; got {folder!r} "
             "(run `python scripts/fetch_real_noise.py` for data/realnoise/train)"
         )
+
+
+def load_noise_dir(folder: PathLike | None, sr: int = DEFAULT_SR) -> list[torch.Tensor]:
+    """Return every audio file under ``folder`` (noise recordings) as (1, time) at ``sr``."""
+    check_noise_dir(folder)
     return load_audio_dir(folder, sr)
 
 

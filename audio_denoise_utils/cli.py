@@ -124,6 +124,20 @@ def _refuse_writing_into_inputs(args: argparse.Namespace, out: Path, run_dir: Pa
                 )
 
 
+def _check_noise_dir_use(args: argparse.Namespace) -> None:
+    """Refuse, before any audio is decoded, a --noise-dir that is missing or would go unread."""
+    from .audio import check_noise_dir
+
+    kinds = args.noise or ()
+    if args.noise_dir is not None and not args.resume and "recorded" not in kinds:
+        raise AudioDenoiseError(
+            f"{args.noise_dir}: --noise-dir is read only for the noise kind 'recorded'; "
+            "add it to --noise (the default mix plus it: --noise white pink brown hum tones machine babble recorded)"
+        )
+    if args.noise_dir is not None or "recorded" in kinds:
+        check_noise_dir(args.noise_dir)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a model (defaults: the course's best recipe) and write its checkpoint.
 
@@ -145,6 +159,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from .audio import check_speech_dir
 
         check_speech_dir(args.extra_speech)
+    _check_noise_dir_use(args)
     from . import paths
 
     out = Path(args.out) if args.out is not None else paths.default_checkpoint_out()

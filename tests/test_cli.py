@@ -361,3 +361,24 @@ def test_train_extra_speech_must_be_a_folder_outside_the_outputs(tmp_path, capsy
     )
     assert code == 1 and "inside the training data" in one_error_line(err)
     assert not out.exists() and not list(voices.iterdir())
+
+
+def test_train_noise_dir_is_checked_before_any_audio_is_decoded(tmp_path, capsys):
+    out = tmp_path / "m.pt"
+    empty = (
+        tmp_path / "no_speech"
+    )  # no clips here: a check that came after decoding would fail on it
+    empty.mkdir()
+    base = ("train", "--data", str(empty), "--out", str(out))
+    code, _, err = run(capsys, *base, "--noise", "recorded", "--noise-dir", str(tmp_path / "nope"))
+    assert code == 1 and "nope" in one_error_line(err) and "fetch_real_noise.py" in err
+    code, _, err = run(capsys, *base, "--noise", "white", "recorded")
+    assert code == 1 and "needs noise_dir" in one_error_line(err)
+    noises = tmp_path / "noises"
+    noises.mkdir()
+    # A folder given without the kind that reads it would be ignored in silence: refused instead.
+    code, _, err = run(capsys, *base, "--noise-dir", str(noises))
+    assert code == 1 and "'recorded'" in one_error_line(err) and str(noises) in err
+    code, _, err = run(capsys, *base, "--noise", "white", "--noise-dir", str(noises))
+    assert code == 1 and "add it to --noise" in one_error_line(err)
+    assert not out.exists() and not list(noises.iterdir())
