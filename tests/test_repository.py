@@ -86,6 +86,22 @@ def test_shipped_checkpoint_is_small_and_loads():
     assert (path.parent / "README.md").exists()  # the command that made it is recorded beside it
 
 
+def test_shipped_checkpoint_was_trained_by_make_checkpoint():
+    """The recipe in the Makefile and the settings saved in the shipped file agree."""
+    import re
+
+    from audio_denoise_utils.course import shipped_checkpoint
+    from audio_denoise_utils.training import TrainConfig, load_checkpoint
+
+    recipe = (ROOT / "Makefile").read_text().split("\ncheckpoint:", 1)[1].split("\n\n", 1)[0]
+    _, info = load_checkpoint(shipped_checkpoint())
+    saved = info["train_config"]
+    for flag, key in (("--epochs", "epochs"), ("--seed", "seed")):
+        assert int(re.search(rf"{flag} (\d+)", recipe).group(1)) == saved[key], flag
+    assert re.search(r"--extra-speech (\S+)", recipe).group(1) == saved["extra_speech_dir"]
+    assert "--noise " not in recipe and saved["noise"] == list(TrainConfig().noise)
+
+
 def test_api_reference_is_up_to_date():
     """docs/API.md is generated from the code: regenerate it with scripts/api_reference.py."""
     proc = subprocess.run([sys.executable, "scripts/api_reference.py", "--check"], cwd=ROOT)
