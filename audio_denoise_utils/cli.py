@@ -131,8 +131,9 @@ def _check_noise_dir_use(args: argparse.Namespace) -> None:
     kinds = args.noise or ()
     if args.noise_dir is not None and not args.resume and "recorded" not in kinds:
         raise AudioDenoiseError(
-            f"{args.noise_dir}: --noise-dir is read only for the noise kind 'recorded'; "
-            "add it to --noise (the default mix plus it: --noise white pink brown hum tones machine babble recorded)"
+            f"{args.noise_dir}: --noise-dir is read only for the noise kind 'recorded'; add it to "
+            "--noise (the default mix plus it: --noise white pink brown hum tones machine babble "
+            "recorded)"
         )
     if args.noise_dir is not None or "recorded" in kinds:
         check_noise_dir(args.noise_dir)

@@ -365,9 +365,8 @@ def test_train_extra_speech_must_be_a_folder_outside_the_outputs(tmp_path, capsy
 
 def test_train_noise_dir_is_checked_before_any_audio_is_decoded(tmp_path, capsys):
     out = tmp_path / "m.pt"
-    empty = (
-        tmp_path / "no_speech"
-    )  # no clips here: a check that came after decoding would fail on it
+    # No clips here: a check that came after decoding the speech would fail on this instead.
+    empty = tmp_path / "no_speech"
     empty.mkdir()
     base = ("train", "--data", str(empty), "--out", str(out))
     code, _, err = run(capsys, *base, "--noise", "recorded", "--noise-dir", str(tmp_path / "nope"))
