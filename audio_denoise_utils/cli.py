@@ -135,7 +135,12 @@ def _check_noise_dir_use(args: argparse.Namespace) -> None:
             "--noise (the default mix plus it: --noise white pink brown hum tones machine babble "
             "recorded)"
         )
-    if args.noise_dir is not None or "recorded" in kinds:
+    if "recorded" in kinds and args.noise_dir is None:
+        raise AudioDenoiseError(
+            "--noise ... recorded needs --noise-dir DIR, a folder of noise recordings "
+            "(run `python scripts/fetch_real_noise.py` for data/realnoise/train)"
+        )
+    if args.noise_dir is not None:
         check_noise_dir(args.noise_dir)
 
 

@@ -372,7 +372,7 @@ def test_train_noise_dir_is_checked_before_any_audio_is_decoded(tmp_path, capsys
     code, _, err = run(capsys, *base, "--noise", "recorded", "--noise-dir", str(tmp_path / "nope"))
     assert code == 1 and "nope" in one_error_line(err) and "fetch_real_noise.py" in err
     code, _, err = run(capsys, *base, "--noise", "white", "recorded")
-    assert code == 1 and "needs noise_dir" in one_error_line(err)
+    assert code == 1 and "needs --noise-dir" in one_error_line(err)
     noises = tmp_path / "noises"
     noises.mkdir()
     # A folder given without the kind that reads it would be ignored in silence: refused instead.
