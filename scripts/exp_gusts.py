@@ -62,9 +62,8 @@ def gusts_noise(shape, sr=16000, generator=None, device=None, dtype=torch.float3
     env_b = torch.fft.irfft(
         torch.fft.rfft(hits * height, dim=-1) * torch.fft.rfft(kernel, dim=-1), n=n_env, dim=-1
     )
-    env_b = env_b + (0.02 + 0.2 * u[:, 6:7]) * env_b.abs().amax(dim=-1, keepdim=True).clamp_min(
-        1e-3
-    )
+    peak = env_b.abs().amax(dim=-1, keepdim=True).clamp_min(1e-3)
+    env_b = env_b + (0.02 + 0.2 * u[:, 6:7]) * peak
     env = torch.where(u[:, 7:8] < 0.5, env_a, env_b.clamp_min(0))
     env = F.interpolate(env.unsqueeze(1), size=time_len, mode="linear", align_corners=False)
     return _unit_rows(base * env.squeeze(1), shape, dtype)
@@ -75,10 +74,9 @@ def add_gusts_kind() -> None:
     synthetic = N.synthetic_noise
 
     def patched(kind, shape, sr=16000, generator=None, device=None, dtype=torch.float32, seed=None):
-        maker = gusts_noise if kind == "gusts" else synthetic
-        if maker is synthetic:
-            return synthetic(kind, shape, sr, generator, device, dtype, seed)
-        return gusts_noise(shape, sr, generator, device, dtype, seed)
+        if kind == "gusts":
+            return gusts_noise(shape, sr, generator, device, dtype, seed)
+        return synthetic(kind, shape, sr, generator, device, dtype, seed)
 
     N.synthetic_noise = patched
     N.SYNTHETIC_KINDS = (*N.SYNTHETIC_KINDS, "gusts")
