@@ -17,12 +17,11 @@ The result (it did not pay) is in benchmarks/results/recipes.md.
 
 from __future__ import annotations
 
-import argparse
 import math
-import time
 
 import torch
 import torch.nn.functional as F
+from exp_common import train_shipped_recipe_plus
 
 from audio_denoise_utils import noise as N
 from audio_denoise_utils.engine.noise_tools import make_generator
@@ -84,25 +83,8 @@ def add_gusts_kind() -> None:
 
 
 def main() -> None:
-    from audio_denoise_utils.engine.runs import train_from_directory
-    from audio_denoise_utils.training import TrainConfig
-
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="runs/gusts/g40.pt")
-    args = p.parse_args()
     add_gusts_kind()
-    config = TrainConfig(
-        epochs=args.epochs,
-        seed=args.seed,
-        extra_speech_dir="data/realspeech_train",
-        noise=(*TrainConfig().noise, "gusts"),
-    )
-    t0 = time.time()
-    result = train_from_directory("data/sample", config, out=args.out, device="cpu", progress=False)
-    best = max(result.history.val_si_sdr)
-    print(f"{time.time() - t0:.0f} s; best validation SI-SDR {best:.2f} dB", flush=True)
+    train_shipped_recipe_plus("gusts", __doc__, 40, "runs/gusts/g40.pt")
 
 
 if __name__ == "__main__":
