@@ -5,7 +5,7 @@ to move the benchmark's real noise at low SNR, and it cost the other kinds some 
 whether the recordings help more when each crop is varied, so that the model sees more than 46 noises: the
 package's ``recorded_noise`` is patched in memory (the package is not changed) to play the crop 0.5 to 2
 times as fast (log-uniform; pitch and tempo move together, like a tape; linear interpolation with no
-anti-alias filter, so a fast crop folds some of its top octave down), tilt its spectrum by -6 to +6 dB per
+anti-alias filter, so what a faster crop pushes above 8 kHz folds back down), tilt its spectrum by -6 to +6 dB per
 octave around 1 kHz, and on one crop in two mix in a second recording at -10 to 0 dB under the first; all
 draws come from the training generator, so runs repeat. It trains the shipped recipe with "recorded" as an
 eighth kind and scores like the other rows::
