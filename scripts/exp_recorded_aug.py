@@ -1,6 +1,7 @@
 """Experiment (issue 11, session 8; not course code): real training noise, varied on the fly.
 
-Training on the 46 recordings of ``data/realnoise/train`` (the kind "recorded") is the only change measured
+Training on the 46 recordings of ``data/realnoise/train`` (the kind "recorded"; OpenSFX's, as
+``scripts/fetch_real_noise.py --opensfx-only`` makes the folder since session 9) is the only change measured
 to move the benchmark's real noise at low SNR, and it cost the other kinds some of their gain. This run asks
 whether the recordings help more when each crop is varied, so that the model sees more than 46 noises: the
 package's ``recorded_noise`` is patched in memory (the package is not changed) to play the crop 0.5 to 2

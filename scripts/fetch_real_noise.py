@@ -1,6 +1,6 @@
-"""Gather real noise recordings from a Debian package into data/realnoise/ (train and bench splits).
+"""Gather real noise recordings from Debian packages into data/realnoise/ (train and bench splits).
 
-Source: ``openttd-opensfx`` (OpenSFX 1.0.x, the open sound set of OpenTTD; Debian main). Its
+Main source: ``openttd-opensfx`` (OpenSFX 1.0.x, the open sound set of OpenTTD; Debian main). Its
 sounds are edited field recordings, most from freesound.org: wind, a helicopter, jets, buses,
 a jackhammer, a sawmill, a chainsaw, applause, animals, machinery. The collection is licensed
 CC-BY-SA 3.0 (individual files CC-BY 3.0, CC-BY-SA 3.0 or CC0, named in each sound's title,
@@ -11,17 +11,30 @@ The split is by original recording, never by file: sounds edited from the same s
 (OpenSFX reuses some, e.g. "wind1.wav" for both "Wind" and "Heavy wind") always land in the same
 split. The benchmark's recordings (:data:`BENCH`) are never trained on.
 
-Output: data/realnoise/{train,bench}/<nn>_<slug>.wav (16 kHz mono float WAV, at least 1 s) and
-data/realnoise/manifest.csv (file, split, package, version, licence, title, original, seconds).
-Needs apt (``apt-get update`` once) and dpkg-deb; about 10 MB of download.
+More training noise (:data:`EXTRA`, skipped with ``--opensfx-only``) comes from three other game
+data packages, all into ``train/``: ``lincity-ng-data`` (city ambiences: industry, mines, farms,
+harbour, markets, traffic, fire, crowds; GPL-2+, its sound effects dual-licensed CC-BY-SA 2.0),
+``simutrans-pak64`` (arctic/desert/forest/tropic/water ambiences, seagulls, a buzzsaw, engines;
+Artistic-1.0) and ``extremetuxracer-data`` (sliding on snow, ice, grass, leaves, mud, rock; GPL-2+).
+Many are recorded at 8 or 11 kHz, so they hold nothing above 4 or 5.5 kHz (the manifest's
+``orig_sample_rate`` says which). A sound that duplicates another, or that looks like one of the
+benchmark's recordings (:func:`same_source`), is left out, so "never trained on" holds across
+packages too.
 
-    .venv/bin/python scripts/fetch_real_noise.py [--out data/realnoise]
+Output: data/realnoise/{train,bench}/<nn>_<slug>.wav (OpenSFX) and train/<package>_<slug>.wav (the
+others), 16 kHz mono float WAVs of at least 1 s, and data/realnoise/manifest.csv (file, split, package,
+version, licence, title, original, seconds, orig_sample_rate).
+Needs apt (``apt-get update`` once) and dpkg-deb; about 10 MB of download for OpenSFX, 88 MB more
+for the other three.
+
+    .venv/bin/python scripts/fetch_real_noise.py [--out data/realnoise] [--opensfx-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import os
 import re
@@ -30,6 +43,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +73,43 @@ BENCH = (
     "L'ascenseur - Elevator",
     "Bird Noise - 12.wav",
 )
-FIELDS = ("file", "split", "package", "version", "licence", "title", "original", "seconds")
+FIELDS = (
+    "file",
+    "split",
+    "package",
+    "version",
+    "licence",
+    "title",
+    "original",
+    "seconds",
+    "orig_sample_rate",
+)
+#: A sound whose normalised cross-correlation with a benchmark recording reaches this is taken to be
+#: cut from it (a cut of a recording scores about 1; every other sound of these packages scores at most
+#: 0.16 against the benchmark's recordings).
+SAME_SOURCE = 0.5
+
+
+@dataclass(frozen=True)
+class Extra:
+    """A Debian package whose WAV files under ``folder`` are all training noise."""
+
+    package: str
+    folder: str
+    licence: str  # as the package's debian/copyright states it for these files
+    prefix: str  # file-name prefix in train/
+
+
+EXTRA = (
+    Extra(
+        "lincity-ng-data",
+        "usr/share/games/lincity-ng/sounds",
+        "GPL-2+ (sound effects dual-licensed CC-BY-SA 2.0)",
+        "lincity",
+    ),
+    Extra("simutrans-pak64", "usr/share/games/simutrans/pak/sound", "Artistic-1.0", "simutrans"),
+    Extra("extremetuxracer-data", "usr/share/games/etr/sounds", "GPL-2+", "etr"),
+)
 
 
 def read_catalogue(data: bytes) -> list[tuple[str, bytes]]:
@@ -93,18 +143,64 @@ def slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40]
 
 
-def fetch(work: Path) -> tuple[bytes, str]:
-    """Download and unpack the package under ``work``; return (catalogue bytes, version)."""
+def download(package: str, work: Path) -> tuple[Path, str]:
+    """Download and unpack ``package`` under ``work``; return (its root folder, its version).
+
+    Raises RuntimeError naming the package when apt-get cannot download it or dpkg-deb unpack it.
+    """
+    work.mkdir(parents=True, exist_ok=True)
     work.chmod(0o777)  # apt-get download drops to the _apt user, who must write here
-    res = subprocess.run(["apt-get", "download", PACKAGE], cwd=work, capture_output=True, text=True)
-    debs = sorted(work.glob(f"{PACKAGE}_*.deb"))
+    res = subprocess.run(["apt-get", "download", package], cwd=work, capture_output=True, text=True)
+    debs = sorted(work.glob(f"{package}_*.deb"))
     if res.returncode != 0 or not debs:
-        raise SystemExit(f"error: apt-get download {PACKAGE} failed: {res.stderr.strip()[-300:]}")
-    subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(work / "root")], check=True)
+        raise RuntimeError(f"apt-get download {package} failed: {res.stderr.strip()[-300:]}")
+    root = work / "root"
+    res = subprocess.run(
+        ["dpkg-deb", "-x", str(debs[0]), str(root)], capture_output=True, text=True
+    )
+    if res.returncode != 0:
+        raise RuntimeError(f"dpkg-deb could not unpack {debs[0].name}: {res.stderr.strip()[-300:]}")
     version = subprocess.run(
         ["dpkg-deb", "-f", str(debs[0]), "Version"], capture_output=True, text=True
     ).stdout.strip()
-    return (work / "root" / CATALOGUE).read_bytes(), version
+    return root, version
+
+
+def to_mono16k(wav_source: str | io.BytesIO) -> tuple[np.ndarray, int] | None:
+    """Return (float32 mono audio at 16 kHz, original rate), or None when it cannot be read."""
+    try:
+        wav, sr = sf.read(wav_source, dtype="float32", always_2d=True)
+    except Exception:  # OpenSFX has two empty placeholder entries
+        return None
+    mono = torch.from_numpy(wav.mean(axis=1)).unsqueeze(0)
+    return resample(mono, sr, SR)[0].numpy(), sr
+
+
+def same_source(a: np.ndarray, b: np.ndarray) -> float:
+    """Return how alike ``a`` and ``b`` are at their best alignment: 0 (unrelated) to 1 (the same).
+
+    The shorter slides along the longer; at each offset the two are compared by normalised
+    correlation over the stretch they share. A cut of a recording, even rescaled, scores near 1
+    against it; two different recordings score near 0. Keeps copies of the benchmark's
+    recordings out of ``train/``.
+    """
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    short = (short - short.mean()).astype(np.float64)
+    long = (long - long.mean()).astype(np.float64)
+    n, m = len(short), len(long)
+    energy = float(short @ short)
+    if n == 0 or energy == 0:
+        return 0.0
+    size = 1 << (n + m - 1).bit_length()  # a power of two: fast, and no wrap-around
+    corr = np.fft.irfft(np.conj(np.fft.rfft(short, size)) * np.fft.rfft(long, size), size)[
+        : m - n + 1
+    ]
+    window = np.cumsum(np.concatenate([[0.0], long**2]))
+    window = window[n:] - window[:-n]  # energy of long[k : k + n] for every offset k
+    ok = window > 1e-9 * max(float(window.max()), 1e-30)
+    if not ok.any():
+        return 0.0
+    return float((np.abs(corr[ok]) / np.sqrt(energy * window[ok])).max())
 
 
 def remove_previous(out: Path) -> None:
@@ -127,49 +223,116 @@ def remove_previous(out: Path) -> None:
             path.unlink()
 
 
+def gather_extra(
+    extra: Extra, root: Path, version: str, out: Path, bench: dict[str, np.ndarray], seen: set[str]
+) -> list[dict[str, str]]:
+    """Write ``extra``'s sounds (unpacked under ``root``) into ``out/train``; return manifest rows.
+
+    Skips sounds under :data:`MIN_SECONDS`, silent ones, exact duplicates of one already kept
+    (``seen`` holds their hashes) and any that :func:`same_source` ties to a benchmark recording.
+    """
+    rows, used = [], set()
+    for path in sorted((root / extra.folder).glob("*.wav")):
+        decoded = to_mono16k(str(path))
+        if decoded is None:
+            continue
+        mono, sr = decoded
+        if len(mono) < MIN_SECONDS * SR or float(np.abs(mono).max()) == 0:
+            continue
+        digest = hashlib.sha1(np.round(mono, 4).tobytes()).hexdigest()
+        if digest in seen:
+            continue
+        seen.add(digest)
+        scores = {name: same_source(mono, wav) for name, wav in bench.items()}
+        match = max(scores, key=scores.__getitem__, default=None)
+        if match is not None and scores[match] >= SAME_SOURCE:
+            print(f"left out {extra.package} {path.name}: looks cut from the benchmark's {match}")
+            continue
+        base = f"{extra.prefix}_{slug(path.stem)}"
+        name, k = f"{base}.wav", 2
+        while name in used:  # "Water.wav" and "water.wav" must not land in one file
+            name, k = f"{base}-{k}.wav", k + 1
+        used.add(name)
+        save_audio(out / "train" / name, mono.astype(np.float32), SR, subtype="FLOAT")
+        rows.append(
+            dict(
+                file=f"train/{name}",
+                split="train",
+                package=extra.package,
+                version=version,
+                licence=extra.licence,
+                title=path.name,
+                original=path.name,
+                seconds=f"{len(mono) / SR:.2f}",
+                orig_sample_rate=str(sr),
+            )
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Build data/realnoise/ and return 0."""
+    """Build data/realnoise/ and return 0 (1 when OpenSFX cannot be fetched)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "realnoise")
+    parser.add_argument(
+        "--opensfx-only", action="store_true", help="skip the three extra training packages"
+    )
     args = parser.parse_args(argv)
     if not (shutil.which("apt-get") and shutil.which("dpkg-deb")):
         print("error: needs apt-get and dpkg-deb (a Debian/Ubuntu system)", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="realnoise_") as t:
-        catalogue, version = fetch(Path(t))
-    rows = []
-    for split in ("train", "bench"):
-        (args.out / split).mkdir(parents=True, exist_ok=True)
-    remove_previous(args.out)
-    for n, (title, wav_bytes) in enumerate(read_catalogue(catalogue)):
         try:
-            wav, sr = sf.read(io.BytesIO(wav_bytes), dtype="float32", always_2d=True)
-        except Exception:  # the set has two empty placeholder entries
-            continue
-        mono = torch.from_numpy(wav.mean(axis=1)).unsqueeze(0)
-        mono = resample(mono, sr, SR)
-        seconds = mono.shape[-1] / SR
-        if seconds < MIN_SECONDS or float(mono.abs().max()) == 0:
-            continue
-        original = original_of(title)
-        split = "bench" if original in BENCH else "train"
-        name = f"{n:02d}_{slug(title)}.wav"
-        save_audio(args.out / split / name, mono.numpy().astype(np.float32), SR, subtype="FLOAT")
-        rows.append(
-            dict(
-                file=f"{split}/{name}",
-                split=split,
-                package=PACKAGE,
-                version=version,
-                licence=LICENCE,
-                title=title,
-                original=original,
-                seconds=f"{seconds:.2f}",
+            root, version = download(PACKAGE, Path(t) / PACKAGE)
+        except RuntimeError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        catalogue = (root / CATALOGUE).read_bytes()
+        rows = []
+        for split in ("train", "bench"):
+            (args.out / split).mkdir(parents=True, exist_ok=True)
+        remove_previous(args.out)
+        seen: set[str] = set()
+        bench: dict[str, np.ndarray] = {}
+        for n, (title, wav_bytes) in enumerate(read_catalogue(catalogue)):
+            decoded = to_mono16k(io.BytesIO(wav_bytes))
+            if decoded is None:
+                continue
+            mono, sr = decoded
+            seconds = len(mono) / SR
+            if seconds < MIN_SECONDS or float(np.abs(mono).max()) == 0:
+                continue
+            seen.add(hashlib.sha1(np.round(mono, 4).tobytes()).hexdigest())
+            original = original_of(title)
+            split = "bench" if original in BENCH else "train"
+            name = f"{n:02d}_{slug(title)}.wav"
+            if split == "bench":
+                bench[name] = mono
+            save_audio(args.out / split / name, mono.astype(np.float32), SR, subtype="FLOAT")
+            rows.append(
+                dict(
+                    file=f"{split}/{name}",
+                    split=split,
+                    package=PACKAGE,
+                    version=version,
+                    licence=LICENCE,
+                    title=title,
+                    original=original,
+                    seconds=f"{seconds:.2f}",
+                    orig_sample_rate=str(sr),
+                )
             )
-        )
-    missing = set(BENCH) - {r["original"] for r in rows if r["split"] == "bench"}
-    if missing:
-        print(f"warning: benchmark recordings not found in this version: {sorted(missing)}")
+        missing = set(BENCH) - {r["original"] for r in rows if r["split"] == "bench"}
+        if missing:
+            print(f"warning: benchmark recordings not found in this version: {sorted(missing)}")
+        for extra in () if args.opensfx_only else EXTRA:
+            try:
+                root, version = download(extra.package, Path(t) / extra.package)
+            except RuntimeError as e:  # the benchmark does not need them: say so and go on
+                print(f"warning: {e}; its sounds are not in train/", file=sys.stderr)
+                continue
+            rows += gather_extra(extra, root, version, args.out, bench, seen)
+            shutil.rmtree(Path(t) / extra.package)
     tmp = args.out / ".manifest.csv.part"
     with open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)

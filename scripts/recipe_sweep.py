@@ -43,7 +43,7 @@ RECIPES: dict[str, tuple[dict, float | None]] = {
         3.0,
     ),
     # Candidates for the shipped checkpoint that issue 11's target still needs (not yet run):
-    # the documented GPU recipe exactly (plain loss), with the 46 training recordings, with a
+    # the documented GPU recipe exactly (plain loss), with the training recordings, with a
     # wider network, and at twice the steps.
     "long-plain": (dict(noise=MIX, epochs=40, steps_per_epoch=200, batch_size=32), None),
     "long+recorded": (

@@ -6,7 +6,10 @@ module that reads it: names, folders, genders, statements, emotions, rate and le
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import io
+import struct
 import sys
 import textwrap
 from pathlib import Path
@@ -14,6 +17,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 from audio_denoise_utils.audio import audio_info, load_audio
@@ -233,6 +237,128 @@ def test_fetch_real_noise_rerun_removes_only_what_its_manifest_lists(tmp_path: P
     fetch.remove_previous(out)
     assert [p.name for p in out.rglob("*.wav")] == ["mine.wav"]
     assert (tmp_path / "outside.wav").exists()
+
+
+def test_extra_noise_keeps_new_recordings_and_drops_copies_of_the_benchmark(
+    tmp_path: Path, capsys
+) -> None:
+    fetch = _script("fetch_real_noise")
+    # Real recordings stand in for the noise: a benchmark recording and two others, at 16 kHz.
+    bench_wav, other, third = (fetch.to_mono16k(str(p))[0] for p in WAVS[:3])
+    extra = fetch.Extra("pkg-data", "usr/share/sounds", "GPL-2+", "pkg")
+    sounds = tmp_path / "root" / extra.folder
+    sounds.mkdir(parents=True)
+    sf.write(sounds / "cut.wav", 0.5 * bench_wav[8000:40000], 16000)  # cut from the benchmark's
+    sf.write(sounds / "other.wav", other, 16000)
+    sf.write(sounds / "other_copy.wav", other, 16000)  # the same file under another name
+    sf.write(sounds / "short.wav", third[:8000], 16000)  # 0.5 s
+    sf.write(sounds / "silent.wav", np.zeros(32000, np.float32), 16000)
+    sf.write(sounds / "narrow.wav", third[::2].copy(), 8000)  # an 8 kHz recording
+    out = tmp_path / "out"
+    (out / "train").mkdir(parents=True)
+    assert fetch.same_source(0.5 * bench_wav[8000:40000], bench_wav) > 0.99
+    assert fetch.same_source(other, bench_wav) < fetch.SAME_SOURCE
+    rows = fetch.gather_extra(
+        extra, tmp_path / "root", "1.0-1", out, {"bench/07_x.wav": bench_wav}, set()
+    )
+    assert [r["file"] for r in rows] == ["train/pkg_narrow.wav", "train/pkg_other.wav"]
+    assert sorted(p.name for p in (out / "train").iterdir()) == ["pkg_narrow.wav", "pkg_other.wav"]
+    assert [r["orig_sample_rate"] for r in rows] == ["8000", "16000"]
+    assert {r["licence"] for r in rows} == {"GPL-2+"}
+    narrow, sr = sf.read(out / "train" / "pkg_narrow.wav")
+    assert sr == 16000 and abs(len(narrow) - 2 * len(third[::2])) <= 1
+    assert "cut.wav" in capsys.readouterr().out  # said what it left out, and why
+
+
+def _catalogue(sounds: list[tuple[str, bytes]]) -> bytes:
+    """Return an OpenTTD .cat sound catalogue holding (title, WAV bytes) ``sounds``."""
+    table, body = b"", b""
+    for title, wav in sounds:
+        entry = bytes([len(title) + 1]) + title.encode("latin-1") + b"\0" + wav
+        table += struct.pack("<II", 8 * len(sounds) + len(body), len(entry))
+        body += entry
+    return table + body
+
+
+def _wav_bytes(wav: np.ndarray, sr: int) -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, wav, sr, format="WAV")
+    return buf.getvalue()
+
+
+def test_fetch_real_noise_splits_opensfx_and_adds_what_the_extras_hold(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    fetch = _script("fetch_real_noise")
+    monkeypatch.setattr(fetch.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    bird, whistle, other = (sf.read(p, dtype="float32")[0] for p in WAVS[:3])
+    sr = sf.info(WAVS[0]).samplerate
+    calls = []
+
+    def fake_download(package: str, work: Path) -> tuple[Path, str]:
+        calls.append(package)
+        root = work / "root"
+        if package == fetch.PACKAGE:
+            cat = root / fetch.CATALOGUE
+            cat.parent.mkdir(parents=True)
+            cat.write_bytes(
+                _catalogue(
+                    [
+                        ("Bird Noise - 12.wav", _wav_bytes(bird, sr)),  # a benchmark recording
+                        ('"Factory Whistle". By someone.', _wav_bytes(whistle, sr)),
+                        ("Click", _wav_bytes(whistle[: sr // 10], sr)),  # under 1 s
+                        ("placeholder", b""),
+                    ]
+                )
+            )
+            return root, "1.0.3-2"
+        if package == "simutrans-pak64":
+            raise RuntimeError(f"apt-get download {package} failed: E: no such package")
+        folder = root / next(e.folder for e in fetch.EXTRA if e.package == package)
+        folder.mkdir(parents=True)
+        sf.write(folder / "Birdcut.wav", bird[sr // 2 : 2 * sr], sr)  # cut from the benchmark's
+        sf.write(folder / "Market.wav", other, sr)
+        sf.write(folder / "market.wav", other[::-1].copy(), sr)  # another sound, the same slug
+        return root, "2.0-1"
+
+    monkeypatch.setattr(fetch, "download", fake_download)
+    out = tmp_path / "realnoise"
+    assert fetch.main(["--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert calls == [fetch.PACKAGE, *(e.package for e in fetch.EXTRA)]
+    with open(out / "manifest.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["split"], r["file"], r["package"]) for r in rows] == [
+        ("bench", "bench/00_bird-noise-12-wav.wav", "openttd-opensfx"),
+        ("train", "train/01_factory-whistle.wav", "openttd-opensfx"),
+        ("train", "train/lincity_market.wav", "lincity-ng-data"),
+        ("train", "train/lincity_market-2.wav", "lincity-ng-data"),
+    ]  # extremetuxracer-data's two are the same sounds as lincity-ng-data's: kept once
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.wav")) == sorted(
+        r["file"] for r in rows
+    )
+    assert "simutrans-pak64" in captured.err and "Birdcut.wav" in captured.out
+
+
+def test_fetch_real_noise_keeps_the_old_set_when_opensfx_cannot_be_fetched(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    fetch = _script("fetch_real_noise")
+    monkeypatch.setattr(fetch.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+
+    def failing_download(package: str, work: Path) -> tuple[Path, str]:
+        raise RuntimeError(f"apt-get download {package} failed: E: Unable to locate package")
+
+    monkeypatch.setattr(fetch, "download", failing_download)
+    out = tmp_path / "realnoise"
+    (out / "train").mkdir(parents=True)
+    (out / "train" / "00_rain.wav").write_bytes(b"RIFF")
+    _write_manifest(out / "manifest.csv", ["train/00_rain.wav"])
+    assert fetch.main(["--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and fetch.PACKAGE in err[0]
+    assert (out / "train" / "00_rain.wav").exists()  # the previous run's set is left whole
+    assert (out / "manifest.csv").read_text().startswith("file,seconds")
 
 
 def test_training_voices_skip_every_benchmark_language(tmp_path: Path) -> None:
