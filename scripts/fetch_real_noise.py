@@ -21,9 +21,10 @@ Many are recorded at 8 or 11 kHz, so they hold nothing above 4 or 5.5 kHz (the m
 benchmark's recordings (:func:`same_source`), is left out, so "never trained on" holds across
 packages too.
 
-Output: data/realnoise/{train,bench}/<nn>_<slug>.wav (OpenSFX) and train/<package>_<slug>.wav (the
-others), 16 kHz mono float WAVs of at least 1 s, and data/realnoise/manifest.csv (file, split, package,
-version, licence, title, original, seconds, orig_sample_rate).
+Output: data/realnoise/{train,bench}/<nn>_<slug>.wav (OpenSFX) and
+train/{lincity,simutrans,etr}_<slug>.wav (the others), 16 kHz mono float WAVs of at least 1 s, and
+data/realnoise/manifest.csv (file, split, package, version, licence, title, original, seconds,
+orig_sample_rate).
 Needs apt (``apt-get update`` once) and dpkg-deb; about 10 MB of download for OpenSFX, 88 MB more
 for the other three.
 
@@ -85,8 +86,8 @@ FIELDS = (
     "orig_sample_rate",
 )
 #: A sound whose normalised cross-correlation with a benchmark recording reaches this is taken to be
-#: cut from it (a cut of a recording scores about 1; every other sound of these packages scores at most
-#: 0.16 against the benchmark's recordings).
+#: cut from it (a cut of a recording scores about 1; every other sound of these packages scores at
+#: most 0.16 against the benchmark's recordings).
 SAME_SOURCE = 0.5
 
 
@@ -166,30 +167,46 @@ def download(package: str, work: Path) -> tuple[Path, str]:
     return root, version
 
 
-def to_mono16k(wav_source: str | io.BytesIO) -> tuple[np.ndarray, int] | None:
-    """Return (float32 mono audio at 16 kHz, original rate), or None when it cannot be read."""
+def to_mono16k(wav_source: str | io.BytesIO) -> tuple[np.ndarray, int]:
+    """Return (float32 mono audio at 16 kHz, original rate); ValueError says why it cannot."""
     try:
         wav, sr = sf.read(wav_source, dtype="float32", always_2d=True)
-    except Exception:  # OpenSFX has two empty placeholder entries
-        return None
-    mono = torch.from_numpy(wav.mean(axis=1)).unsqueeze(0)
-    return resample(mono, sr, SR)[0].numpy(), sr
+    except Exception as exc:
+        raise ValueError(f"not a readable sound file ({exc})") from None
+    if wav.shape[0] == 0:
+        raise ValueError("no samples")
+    if not np.isfinite(wav).all():
+        raise ValueError("non-finite samples")
+    try:
+        mono = resample(torch.from_numpy(wav.mean(axis=1)).unsqueeze(0), sr, SR)[0].numpy()
+    except Exception as exc:
+        raise ValueError(f"cannot resample it ({exc})") from None
+    return mono, sr
+
+
+def digest(mono: np.ndarray) -> str:
+    """Return a hash that is equal for equal sounds (rounded to 1e-4, below 16-bit resolution)."""
+    return hashlib.sha1(np.round(mono, 4).tobytes()).hexdigest()
 
 
 def same_source(a: np.ndarray, b: np.ndarray) -> float:
     """Return how alike ``a`` and ``b`` are at their best alignment: 0 (unrelated) to 1 (the same).
 
-    The shorter slides along the longer; at each offset the two are compared by normalised
-    correlation over the stretch they share. A cut of a recording, even rescaled, scores near 1
-    against it; two different recordings score near 0. Keeps copies of the benchmark's
-    recordings out of ``train/``.
+    The shorter is placed at every offset that keeps it wholly inside the longer, and compared
+    with the stretch under it by normalised correlation (both centred on their whole length). A
+    cut of a recording, even rescaled, scores near 1 against it; two different recordings score
+    near 0. A sound that only partly overlaps a recording (runs past its start or end), or a
+    resampled or pitch-shifted copy, is not caught. Keeps copies of the benchmark's recordings
+    out of ``train/``.
     """
+    if len(a) == 0 or len(b) == 0:
+        return 0.0
     short, long = (a, b) if len(a) <= len(b) else (b, a)
     short = (short - short.mean()).astype(np.float64)
     long = (long - long.mean()).astype(np.float64)
     n, m = len(short), len(long)
     energy = float(short @ short)
-    if n == 0 or energy == 0:
+    if energy == 0:
         return 0.0
     size = 1 << (n + m - 1).bit_length()  # a power of two: fast, and no wrap-around
     corr = np.fft.irfft(np.conj(np.fft.rfft(short, size)) * np.fft.rfft(long, size), size)[
@@ -224,25 +241,35 @@ def remove_previous(out: Path) -> None:
 
 
 def gather_extra(
-    extra: Extra, root: Path, version: str, out: Path, bench: dict[str, np.ndarray], seen: set[str]
-) -> list[dict[str, str]]:
-    """Write ``extra``'s sounds (unpacked under ``root``) into ``out/train``; return manifest rows.
+    extra: Extra, root: Path, version: str, bench: dict[str, np.ndarray], seen: set[str]
+) -> list[tuple[dict[str, str], np.ndarray]]:
+    """Return (manifest row, 16 kHz audio) for each of ``extra``'s sounds unpacked under ``root``.
 
-    Skips sounds under :data:`MIN_SECONDS`, silent ones, exact duplicates of one already kept
-    (``seen`` holds their hashes) and any that :func:`same_source` ties to a benchmark recording.
+    Skips sounds under :data:`MIN_SECONDS`, silent ones, unreadable ones (one line each), exact
+    duplicates of one already kept (``seen`` holds their :func:`digest`) and any that
+    :func:`same_source` ties to a recording in ``bench`` (name: audio).
     """
-    rows, used = [], set()
-    for path in sorted((root / extra.folder).glob("*.wav")):
-        decoded = to_mono16k(str(path))
-        if decoded is None:
+    folder = root / extra.folder
+    paths = (
+        sorted(p for p in folder.glob("*") if p.suffix.lower() == ".wav") if folder.is_dir() else []
+    )
+    if not paths:
+        print(
+            f"warning: {extra.package} has no WAV files in /{extra.folder}; nothing taken from it"
+        )
+    kept: list[tuple[dict[str, str], np.ndarray]] = []
+    used: set[str] = set()
+    for path in paths:
+        try:
+            mono, sr = to_mono16k(str(path))
+        except ValueError as exc:
+            print(f"skipped {extra.package} {path.name}: {exc}")
             continue
-        mono, sr = decoded
         if len(mono) < MIN_SECONDS * SR or float(np.abs(mono).max()) == 0:
             continue
-        digest = hashlib.sha1(np.round(mono, 4).tobytes()).hexdigest()
-        if digest in seen:
+        if (key := digest(mono)) in seen:
             continue
-        seen.add(digest)
+        seen.add(key)
         scores = {name: same_source(mono, wav) for name, wav in bench.items()}
         match = max(scores, key=scores.__getitem__, default=None)
         if match is not None and scores[match] >= SAME_SOURCE:
@@ -253,25 +280,59 @@ def gather_extra(
         while name in used:  # "Water.wav" and "water.wav" must not land in one file
             name, k = f"{base}-{k}.wav", k + 1
         used.add(name)
-        save_audio(out / "train" / name, mono.astype(np.float32), SR, subtype="FLOAT")
-        rows.append(
-            dict(
-                file=f"train/{name}",
-                split="train",
-                package=extra.package,
-                version=version,
-                licence=extra.licence,
-                title=path.name,
-                original=path.name,
-                seconds=f"{len(mono) / SR:.2f}",
-                orig_sample_rate=str(sr),
-            )
+        row = dict(
+            file=f"train/{name}",
+            split="train",
+            package=extra.package,
+            version=version,
+            licence=extra.licence,
+            title=path.name,
+            original=path.name,
+            seconds=f"{len(mono) / SR:.2f}",
+            orig_sample_rate=str(sr),
         )
-    return rows
+        kept.append((row, mono))
+    return kept
+
+
+def opensfx_sounds(catalogue: bytes, version: str) -> list[tuple[dict[str, str], np.ndarray]]:
+    """Return (manifest row, 16 kHz audio) for each usable sound of the OpenSFX catalogue."""
+    kept = []
+    for n, (title, wav_bytes) in enumerate(read_catalogue(catalogue)):
+        if not wav_bytes:  # the set has two empty placeholder entries
+            continue
+        try:
+            mono, sr = to_mono16k(io.BytesIO(wav_bytes))
+        except ValueError as exc:
+            print(f"skipped {PACKAGE} sound {n} ({title[:40]}): {exc}")
+            continue
+        seconds = len(mono) / SR
+        if seconds < MIN_SECONDS or float(np.abs(mono).max()) == 0:
+            continue
+        original = original_of(title)
+        split = "bench" if original in BENCH else "train"
+        name = f"{n:02d}_{slug(title)}.wav"
+        row = dict(
+            file=f"{split}/{name}",
+            split=split,
+            package=PACKAGE,
+            version=version,
+            licence=LICENCE,
+            title=title,
+            original=original,
+            seconds=f"{seconds:.2f}",
+            orig_sample_rate=str(sr),
+        )
+        kept.append((row, mono))
+    return kept
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Build data/realnoise/ and return 0 (1 when OpenSFX cannot be fetched)."""
+    """Build data/realnoise/; return 0, or 1 (one error line) without apt or without OpenSFX.
+
+    Everything is downloaded and decoded before the previous run's files are touched, so a
+    failure or Ctrl-C on the way leaves the previous set (files and manifest) as it was.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "realnoise")
     parser.add_argument(
@@ -282,67 +343,51 @@ def main(argv: list[str] | None = None) -> int:
         print("error: needs apt-get and dpkg-deb (a Debian/Ubuntu system)", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="realnoise_") as t:
+        tmp = Path(t)
+        tmp.chmod(
+            0o755
+        )  # apt-get download drops to the _apt user, who must reach the folders in it
         try:
-            root, version = download(PACKAGE, Path(t) / PACKAGE)
+            root, version = download(PACKAGE, tmp / PACKAGE)
+            catalogue = (root / CATALOGUE).read_bytes()
         except RuntimeError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
-        catalogue = (root / CATALOGUE).read_bytes()
-        rows = []
-        for split in ("train", "bench"):
-            (args.out / split).mkdir(parents=True, exist_ok=True)
-        remove_previous(args.out)
-        seen: set[str] = set()
-        bench: dict[str, np.ndarray] = {}
-        for n, (title, wav_bytes) in enumerate(read_catalogue(catalogue)):
-            decoded = to_mono16k(io.BytesIO(wav_bytes))
-            if decoded is None:
-                continue
-            mono, sr = decoded
-            seconds = len(mono) / SR
-            if seconds < MIN_SECONDS or float(np.abs(mono).max()) == 0:
-                continue
-            seen.add(hashlib.sha1(np.round(mono, 4).tobytes()).hexdigest())
-            original = original_of(title)
-            split = "bench" if original in BENCH else "train"
-            name = f"{n:02d}_{slug(title)}.wav"
-            if split == "bench":
-                bench[name] = mono
-            save_audio(args.out / split / name, mono.astype(np.float32), SR, subtype="FLOAT")
-            rows.append(
-                dict(
-                    file=f"{split}/{name}",
-                    split=split,
-                    package=PACKAGE,
-                    version=version,
-                    licence=LICENCE,
-                    title=title,
-                    original=original,
-                    seconds=f"{seconds:.2f}",
-                    orig_sample_rate=str(sr),
-                )
-            )
-        missing = set(BENCH) - {r["original"] for r in rows if r["split"] == "bench"}
+        except OSError as e:
+            print(f"error: {PACKAGE} {version}: no sound catalogue ({e})", file=sys.stderr)
+            return 1
+        sounds = opensfx_sounds(catalogue, version)
+        missing = set(BENCH) - {r["original"] for r, _ in sounds if r["split"] == "bench"}
         if missing:
             print(f"warning: benchmark recordings not found in this version: {sorted(missing)}")
+        bench = {r["file"]: mono for r, mono in sounds if r["split"] == "bench"}
+        seen = {digest(mono) for _, mono in sounds}
         for extra in () if args.opensfx_only else EXTRA:
             try:
-                root, version = download(extra.package, Path(t) / extra.package)
+                root, version = download(extra.package, tmp / extra.package)
             except RuntimeError as e:  # the benchmark does not need them: say so and go on
                 print(f"warning: {e}; its sounds are not in train/", file=sys.stderr)
                 continue
-            rows += gather_extra(extra, root, version, args.out, bench, seen)
-            shutil.rmtree(Path(t) / extra.package)
-    tmp = args.out / ".manifest.csv.part"
-    with open(tmp, "w", newline="") as f:
+            sounds += gather_extra(extra, root, version, bench, seen)
+            shutil.rmtree(tmp / extra.package)
+    # All decoded: only now replace the previous run's files. The new manifest goes first, so that
+    # a run stopped while writing leaves nothing a rerun would not remove.
+    for split in ("train", "bench"):
+        (args.out / split).mkdir(parents=True, exist_ok=True)
+    remove_previous(args.out)
+    rows = [row for row, _ in sounds]
+    part = args.out / ".manifest.csv.part"
+    with open(part, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, args.out / "manifest.csv")
+    os.replace(part, args.out / "manifest.csv")
+    for row, mono in sounds:
+        save_audio(args.out / row["file"], mono.astype(np.float32), SR, subtype="FLOAT")
     for split in ("train", "bench"):
-        part = [r for r in rows if r["split"] == split]
-        secs = sum(float(r["seconds"]) for r in part)
-        print(f"{split}: {len(part)} recordings, {secs:.0f} s")
+        chosen = [r for r in rows if r["split"] == split]
+        secs = sum(float(r["seconds"]) for r in chosen)
+        print(f"{split}: {len(chosen)} recordings, {secs:.0f} s")
     print(f"wrote {args.out}")
     return 0
 

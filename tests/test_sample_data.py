@@ -254,20 +254,22 @@ def test_extra_noise_keeps_new_recordings_and_drops_copies_of_the_benchmark(
     sf.write(sounds / "short.wav", third[:8000], 16000)  # 0.5 s
     sf.write(sounds / "silent.wav", np.zeros(32000, np.float32), 16000)
     sf.write(sounds / "narrow.wav", third[::2].copy(), 8000)  # an 8 kHz recording
-    out = tmp_path / "out"
-    (out / "train").mkdir(parents=True)
+    (sounds / "broken.wav").write_bytes(b"RIFF....WAVEnot really")
     assert fetch.same_source(0.5 * bench_wav[8000:40000], bench_wav) > 0.99
     assert fetch.same_source(other, bench_wav) < fetch.SAME_SOURCE
-    rows = fetch.gather_extra(
-        extra, tmp_path / "root", "1.0-1", out, {"bench/07_x.wav": bench_wav}, set()
+    kept = fetch.gather_extra(
+        extra, tmp_path / "root", "1.0-1", {"bench/07_x.wav": bench_wav}, set()
     )
+    rows = [row for row, _ in kept]
     assert [r["file"] for r in rows] == ["train/pkg_narrow.wav", "train/pkg_other.wav"]
-    assert sorted(p.name for p in (out / "train").iterdir()) == ["pkg_narrow.wav", "pkg_other.wav"]
     assert [r["orig_sample_rate"] for r in rows] == ["8000", "16000"]
     assert {r["licence"] for r in rows} == {"GPL-2+"}
-    narrow, sr = sf.read(out / "train" / "pkg_narrow.wav")
-    assert sr == 16000 and abs(len(narrow) - 2 * len(third[::2])) <= 1
-    assert "cut.wav" in capsys.readouterr().out  # said what it left out, and why
+    narrow = kept[0][1]
+    assert abs(len(narrow) - 2 * len(third[::2])) <= 1  # resampled to 16 kHz
+    assert np.array_equal(kept[1][1], other)  # already 16 kHz: unchanged
+    out = capsys.readouterr().out
+    assert "cut.wav" in out and "07_x" in out  # said what it left out, and why
+    assert [line for line in out.splitlines() if "broken.wav" in line][0].startswith("skipped")
 
 
 def _catalogue(sounds: list[tuple[str, bytes]]) -> bytes:
@@ -359,6 +361,26 @@ def test_fetch_real_noise_keeps_the_old_set_when_opensfx_cannot_be_fetched(
     assert len(err) == 1 and err[0].startswith("error:") and fetch.PACKAGE in err[0]
     assert (out / "train" / "00_rain.wav").exists()  # the previous run's set is left whole
     assert (out / "manifest.csv").read_text().startswith("file,seconds")
+
+    # Stopped (Ctrl-C) while fetching the extras, after OpenSFX was decoded: still untouched.
+    whistle = sf.read(WAVS[0], dtype="float32")[0]
+    sr = sf.info(WAVS[0]).samplerate
+
+    def interrupted(package: str, work: Path) -> tuple[Path, str]:
+        if package != fetch.PACKAGE:
+            raise KeyboardInterrupt
+        cat = work / "root" / fetch.CATALOGUE
+        cat.parent.mkdir(parents=True)
+        cat.write_bytes(_catalogue([('"Factory Whistle". By someone.', _wav_bytes(whistle, sr))]))
+        return work / "root", "1.0.3-2"
+
+    monkeypatch.setattr(fetch, "download", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fetch.main(["--out", str(out)])
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
+        "manifest.csv",
+        "train/00_rain.wav",
+    ]
 
 
 def test_training_voices_skip_every_benchmark_language(tmp_path: Path) -> None:
