@@ -240,6 +240,30 @@ def remove_previous(out: Path) -> None:
             path.unlink()
 
 
+def manifest_row(
+    file: str,
+    package: str,
+    version: str,
+    licence: str,
+    title: str,
+    mono: np.ndarray,
+    sr: int,
+    original: str | None = None,
+) -> dict[str, str]:
+    """Return the manifest row (:data:`FIELDS`) of the 16 kHz sound ``mono`` saved as ``file``."""
+    return dict(
+        file=file,
+        split=file.split("/")[0],
+        package=package,
+        version=version,
+        licence=licence,
+        title=title,
+        original=title if original is None else original,
+        seconds=f"{len(mono) / SR:.2f}",
+        orig_sample_rate=str(sr),
+    )
+
+
 def gather_extra(
     extra: Extra, root: Path, version: str, bench: dict[str, np.ndarray], seen: set[str]
 ) -> list[tuple[dict[str, str], np.ndarray]]:
@@ -280,16 +304,8 @@ def gather_extra(
         while name in used:  # "Water.wav" and "water.wav" must not land in one file
             name, k = f"{base}-{k}.wav", k + 1
         used.add(name)
-        row = dict(
-            file=f"train/{name}",
-            split="train",
-            package=extra.package,
-            version=version,
-            licence=extra.licence,
-            title=path.name,
-            original=path.name,
-            seconds=f"{len(mono) / SR:.2f}",
-            orig_sample_rate=str(sr),
+        row = manifest_row(
+            f"train/{name}", extra.package, version, extra.licence, path.name, mono, sr
         )
         kept.append((row, mono))
     return kept
@@ -312,17 +328,7 @@ def opensfx_sounds(catalogue: bytes, version: str) -> list[tuple[dict[str, str],
         original = original_of(title)
         split = "bench" if original in BENCH else "train"
         name = f"{n:02d}_{slug(title)}.wav"
-        row = dict(
-            file=f"{split}/{name}",
-            split=split,
-            package=PACKAGE,
-            version=version,
-            licence=LICENCE,
-            title=title,
-            original=original,
-            seconds=f"{seconds:.2f}",
-            orig_sample_rate=str(sr),
-        )
+        row = manifest_row(f"{split}/{name}", PACKAGE, version, LICENCE, title, mono, sr, original)
         kept.append((row, mono))
     return kept
 
