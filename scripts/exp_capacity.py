@@ -1,7 +1,7 @@
 """Experiment (issue 11, session 9; not course code): does a wider model absorb the recorded kind's cost?
 
-Adding real recordings as an eighth noise kind buys real noise and costs every synthetic kind 0.4 to
-1.0 dB, at 40 and at 80 epochs alike (benchmarks/results/recipes.md). If the cost is the 128-channel
+Adding real recordings as an eighth noise kind buys real noise and costs the synthetic kinds 0.4 to
+1.0 dB at 0 to 10 dB (babble less), at 40 and at 80 epochs alike (benchmarks/results/recipes.md). If the cost is the 128-channel
 mask network running out of room, twice the channels (256: 1.7 M parameters instead of 0.47 M, about
 twice the time per step on this CPU) should win it back. This trains the 40-epoch recipe of session 6
 with the recorded kind (OpenSFX's 46 recordings, as ``scripts/fetch_real_noise.py --opensfx-only`` makes
