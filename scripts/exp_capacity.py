@@ -13,19 +13,28 @@ with the recorded kind (OpenSFX's 46 recordings, as ``scripts/fetch_real_noise.p
         --snr -5 0 5 10 20 --no-baselines --no-peers --pitch \\
         --noise white pink babble hum real tones machine --tag w40 --out ../runs/wide
 
+``--no-recorded`` trains the same wide network on the seven synthetic kinds only (does width pay without
+the eighth kind?)::
+
+    .venv/bin/python scripts/exp_capacity.py --no-recorded --epochs 40 --seed 0 --out runs/wide/w40s.pt
+
 The result is in benchmarks/results/recipes.md.
 """
 
 from __future__ import annotations
 
+import sys
+
 from exp_common import train_shipped_recipe_plus
 
 if __name__ == "__main__":
+    recorded = "--no-recorded" not in sys.argv
+    sys.argv = [a for a in sys.argv if a != "--no-recorded"]
     train_shipped_recipe_plus(
-        "recorded",
+        "recorded" if recorded else None,
         __doc__,
         epochs=40,
         out="runs/wide/w40.pt",
-        noise_dir="data/realnoise/train",
         model_kwargs={"channels": 256},
+        **({"noise_dir": "data/realnoise/train"} if recorded else {}),
     )

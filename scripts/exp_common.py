@@ -6,8 +6,10 @@ import argparse
 import time
 
 
-def train_shipped_recipe_plus(kind: str, doc: str, epochs: int, out: str, **config) -> None:
+def train_shipped_recipe_plus(kind: str | None, doc: str, epochs: int, out: str, **config) -> None:
     """Parse --epochs/--seed/--out, then train the shipped recipe with ``kind`` as an extra noise kind.
+
+    ``kind=None``: the shipped recipe's seven kinds only.
 
     Call it after patching the package in memory; ``config`` adds TrainConfig fields (e.g. noise_dir).
     """
@@ -23,7 +25,7 @@ def train_shipped_recipe_plus(kind: str, doc: str, epochs: int, out: str, **conf
         epochs=args.epochs,
         seed=args.seed,
         extra_speech_dir="data/realspeech_train",
-        noise=(*TrainConfig().noise, kind),
+        noise=(*TrainConfig().noise, *((kind,) if kind else ())),
         **config,
     )
     t0 = time.time()
