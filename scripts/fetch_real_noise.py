@@ -220,14 +220,18 @@ def same_source(a: np.ndarray, b: np.ndarray) -> float:
     return float((np.abs(corr[ok]) / np.sqrt(energy * window[ok])).max())
 
 
-def remove_previous(out: Path) -> None:
-    """Delete the recordings that ``out/manifest.csv`` lists (a previous run's), nothing else."""
+def listed(out: Path) -> list[str]:
+    """Return the files ``out/manifest.csv`` lists (a previous run's), or [] without one."""
     manifest = out / "manifest.csv"
     if not manifest.exists():
-        return
+        return []
     with open(manifest, newline="") as f:
-        names = [row.get("file", "") for row in csv.DictReader(f)]
-    for name in names:
+        return [row.get("file", "") for row in csv.DictReader(f)]
+
+
+def remove_previous(out: Path) -> None:
+    """Delete the recordings that ``out/manifest.csv`` lists (a previous run's), nothing else."""
+    for name in listed(out):
         split, _, base = name.partition("/")
         # Only <train|bench>/<name>.wav: a hand-edited manifest cannot point anywhere else.
         path = out / split / base
@@ -350,15 +354,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with tempfile.TemporaryDirectory(prefix="realnoise_") as t:
         tmp = Path(t)
-        tmp.chmod(
-            0o755
-        )  # apt-get download drops to the _apt user, who must reach the folders in it
+        # apt-get download drops to the _apt user, who must reach the package folders in here.
+        tmp.chmod(0o755)
         try:
             root, version = download(PACKAGE, tmp / PACKAGE)
-            catalogue = (root / CATALOGUE).read_bytes()
         except RuntimeError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
+        try:
+            catalogue = (root / CATALOGUE).read_bytes()
         except OSError as e:
             print(f"error: {PACKAGE} {version}: no sound catalogue ({e})", file=sys.stderr)
             return 1
@@ -376,12 +380,21 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             sounds += gather_extra(extra, root, version, bench, seen)
             shutil.rmtree(tmp / extra.package)
-    # All decoded: only now replace the previous run's files. The new manifest goes first, so that
-    # a run stopped while writing leaves nothing a rerun would not remove.
+    # All decoded: only now replace the previous run's files, never a file it did not write. The new
+    # manifest goes first, so that a run stopped while writing leaves nothing a rerun would not remove.
+    rows = [row for row, _ in sounds]
+    ours = set(listed(args.out))
+    for r in rows:
+        if (args.out / r["file"]).exists() and r["file"] not in ours:
+            print(
+                f"error: {args.out / r['file']} is not from a previous run (not in manifest.csv): "
+                "move it away and run again",
+                file=sys.stderr,
+            )
+            return 1
     for split in ("train", "bench"):
         (args.out / split).mkdir(parents=True, exist_ok=True)
     remove_previous(args.out)
-    rows = [row for row, _ in sounds]
     part = args.out / ".manifest.csv.part"
     with open(part, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)

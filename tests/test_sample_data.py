@@ -325,6 +325,16 @@ def test_fetch_real_noise_splits_opensfx_and_adds_what_the_extras_hold(
 
     monkeypatch.setattr(fetch, "download", fake_download)
     out = tmp_path / "realnoise"
+    # A file of the user's where a new one would go: one error line, nothing written or removed.
+    (out / "train").mkdir(parents=True)
+    (out / "train" / "lincity_market.wav").write_bytes(b"mine")
+    assert fetch.main(["--out", str(out)]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert len(err) == 1 and "lincity_market.wav" in err[0] and "not from a previous run" in err[0]
+    assert [p.name for p in out.rglob("*") if p.is_file()] == ["lincity_market.wav"]
+    assert (out / "train" / "lincity_market.wav").read_bytes() == b"mine"
+    (out / "train" / "lincity_market.wav").unlink()
+    calls.clear()
     assert fetch.main(["--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert calls == [fetch.PACKAGE, *(e.package for e in fetch.EXTRA)]
