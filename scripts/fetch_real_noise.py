@@ -220,28 +220,30 @@ def same_source(a: np.ndarray, b: np.ndarray) -> float:
     return float((np.abs(corr[ok]) / np.sqrt(energy * window[ok])).max())
 
 
-def listed(out: Path) -> list[str]:
-    """Return the files ``out/manifest.csv`` lists (a previous run's), or [] without one."""
+def previous_files(out: Path) -> set[str]:
+    """Return the files ``out/manifest.csv`` lists (a previous run's), as "<split>/<name>.wav".
+
+    Only <train|bench>/<name>.wav entries count: a hand-edited manifest cannot point anywhere else.
+    """
     manifest = out / "manifest.csv"
     if not manifest.exists():
-        return []
+        return set()
     with open(manifest, newline="") as f:
-        return [row.get("file", "") for row in csv.DictReader(f)]
+        names = {row.get("file", "") for row in csv.DictReader(f)}
+    return {
+        n
+        for n in names
+        if n.partition("/")[0] in ("train", "bench")
+        and n.endswith(".wav")
+        and "/" not in n.partition("/")[2]
+    }
 
 
 def remove_previous(out: Path) -> None:
     """Delete the recordings that ``out/manifest.csv`` lists (a previous run's), nothing else."""
-    for name in listed(out):
-        split, _, base = name.partition("/")
-        # Only <train|bench>/<name>.wav: a hand-edited manifest cannot point anywhere else.
-        path = out / split / base
-        if (
-            split in ("train", "bench")
-            and base.endswith(".wav")
-            and "/" not in base
-            and path.is_file()
-        ):
-            path.unlink()
+    for name in previous_files(out):
+        if (out / name).is_file():
+            (out / name).unlink()
 
 
 def manifest_row(
@@ -383,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     # All decoded: only now replace the previous run's files, never a file it did not write. The new
     # manifest goes first, so that a run stopped while writing leaves nothing a rerun would not remove.
     rows = [row for row, _ in sounds]
-    ours = set(listed(args.out))
+    ours = previous_files(args.out)
     for r in rows:
         if (args.out / r["file"]).exists() and r["file"] not in ours:
             print(
