@@ -75,12 +75,12 @@ sample: setup
 
 ## Re-make the small checkpoint shipped for notebooks 05 and 06: the default recipe on the bundled
 ## sample plus six real voices from a Debian package (apt-get download; none in the benchmark), all
-## 80 x 70 steps however fast the machine (no time budget; about 34 minutes on 2 CPU cores, where
-## the command line's default of 20 x 70 fits the course's 10 minutes).
+## 160 x 70 steps however fast the machine (no time budget; 40 minutes to over an hour on 2 CPU cores,
+## where the command line's default of 20 x 70 fits the course's 10 minutes).
 checkpoint: setup
 	test -f data/realspeech_train/manifest.csv || $(BIN)/python scripts/fetch_real_speech.py --set train
 	$(BIN)/audio-denoise train --data data/sample --extra-speech data/realspeech_train \
-		--epochs 80 --out checkpoints/default.pt --seed 0 --time-budget 0 --overwrite
+		--epochs 160 --out checkpoints/default.pt --seed 0 --time-budget 0 --overwrite
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
