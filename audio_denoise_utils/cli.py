@@ -21,10 +21,11 @@ from .engine.paths import check_writable_dir, check_writable_file, refuse_input_
 from .engine.signals import Terminated, terminate_gracefully
 from .errors import AudioDenoiseError, AudioLevelWarning
 
-# noise.NOISE_KINDS / SYNTHETIC_KINDS, spelled out so `--help` need not import torch (a test
-# keeps them equal).
+# noise.NOISE_KINDS / SYNTHETIC_KINDS and losses.LOSSES, spelled out so `--help` need not import
+# torch (a test keeps them equal).
 SYNTHETIC_KINDS = ("white", "pink", "brown", "hum", "tones", "machine")
 TRAIN_NOISE_KINDS = (*SYNTHETIC_KINDS, "babble", "recorded")
+TRAIN_LOSSES = ("mse", "si_sdr", "si_sdr+stft")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -96,6 +97,9 @@ def _train_overrides(args: argparse.Namespace) -> dict:
         "noise": tuple(args.noise) if args.noise else None,
         "noise_dir": args.noise_dir,
         "extra_speech_dir": args.extra_speech,
+        "loss": args.loss,
+        "lr": args.lr,
+        "init_from": args.init_from,
     }
     return {key: value for key, value in overrides.items() if value is not None}
 
@@ -169,6 +173,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     from . import paths
 
     out = Path(args.out) if args.out is not None else paths.default_checkpoint_out()
+    if args.init_from is not None:  # a readable checkpoint, and never the file being replaced
+        from .engine.checkpoints import load_checkpoint
+
+        if Path(args.init_from).resolve() == out.resolve():
+            raise AudioDenoiseError(
+                f"{args.init_from}: --init-from and --out are the same file; write the "
+                "fine-tuned model to another --out"
+            )
+        start, _ = load_checkpoint(args.init_from)
+        if args.model is not None and args.model != start.model_name:
+            raise AudioDenoiseError(
+                f"{args.init_from}: holds a {start.model_name!r} model, not --model "
+                f"{args.model!r}; drop --model (the checkpoint sets the model)"
+            )
+
     run_dir = run_folder(out)
     last = run_dir / "last.pt"
     args.interrupt_hint = f"run the same command with --resume to continue from {last}"
@@ -343,6 +362,14 @@ def _finite(text: str) -> float:
     return value
 
 
+def _positive(text: str) -> float:
+    """argparse type: a finite number above 0."""
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text!r}")
+    return value
+
+
 def _add_download(sub: argparse._SubParsersAction) -> None:
     """Add the ``download`` command to ``sub``."""
     from . import paths
@@ -415,6 +442,21 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     t.add_argument("--seed", type=_seed, default=None)
+    t.add_argument(
+        "--loss",
+        default=None,
+        choices=TRAIN_LOSSES,
+        help="training loss (default: si_sdr; si_sdr+stft adds a spectral term that raises PESQ, "
+        "the shipped model's fine-tuning stage)",
+    )
+    t.add_argument("--lr", type=_positive, default=None, help="peak learning rate (default: 1e-3)")
+    t.add_argument(
+        "--init-from",
+        default=None,
+        metavar="CHECKPOINT",
+        help="start from this checkpoint's model and weights instead of fresh ones (fine-tuning, "
+        "e.g. checkpoints/default.pt on your own kind of noise)",
+    )
     t.add_argument(
         "--noise",
         nargs="+",

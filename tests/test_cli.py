@@ -363,6 +363,46 @@ def test_train_extra_speech_must_be_a_folder_outside_the_outputs(tmp_path, capsy
     assert not out.exists() and not list(voices.iterdir())
 
 
+def test_train_init_from_fine_tunes_a_checkpoint(checkpoint, tmp_path, capsys, monkeypatch):
+    data = write_tiny_ravdess(tmp_path / "data")
+    monkeypatch.setenv("AUDIO_DENOISE_ROOT", str(tmp_path))
+    out = tmp_path / "fine.pt"
+    tiny = ("--data", str(data), "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2")
+    code, _, _ = run(
+        capsys, "train", *tiny, "--init-from", str(checkpoint), "--loss", "si_sdr+stft",
+        "--lr", "1e-12", "--out", str(out), "--device", "cpu",
+    )  # fmt: skip
+    assert code == 0
+    start, _ = load_checkpoint(checkpoint)
+    model, info = load_checkpoint(out)
+    config = info["train_config"]
+    assert (config["init_from"], config["loss"], config["lr"]) == (
+        str(checkpoint),
+        "si_sdr+stft",
+        1e-12,
+    )
+    assert model.config == start.config  # the checkpoint's model, not the default one
+    for name, value in model.state_dict().items():  # a step of lr 1e-12 leaves its weights
+        torch.testing.assert_close(value, start.state_dict()[name], rtol=0, atol=1e-6)
+
+
+def test_train_init_from_is_checked_and_never_the_file_replaced(checkpoint, tmp_path, capsys):
+    out = tmp_path / "m.pt"
+    code, _, err = run(capsys, "train", "--init-from", str(tmp_path / "nope.pt"), "--out", str(out))
+    assert code == 1 and "nope.pt" in one_error_line(err) and "no such checkpoint" in err
+    code, _, err = run(
+        capsys, "train", "--init-from", str(checkpoint), "--model", "conv", "--out", str(out)
+    )
+    assert code == 1 and "holds a 'mask' model" in one_error_line(err)
+    mine = tmp_path / "mine.pt"
+    mine.write_bytes(checkpoint.read_bytes())
+    code, _, err = run(capsys, "train", "--init-from", str(mine), "--out", str(mine), "--overwrite")
+    assert code == 1 and "same file" in one_error_line(err)
+    assert mine.read_bytes() == checkpoint.read_bytes() and not out.exists()
+    code, _, err = run(capsys, "train", "--lr", "0", "--out", str(out))
+    assert code == 2 and "above 0" in err and not out.exists()
+
+
 def test_train_noise_dir_is_checked_before_any_audio_is_decoded(tmp_path, capsys):
     out = tmp_path / "m.pt"
     # No clips here: a check that came after decoding the speech would fail on this instead.

@@ -8,7 +8,15 @@ import pytest
 import torch
 
 from audio_denoise_utils import AudioDenoiseError, metrics
-from audio_denoise_utils.losses import LOSSES, build_loss, mse_loss, si_sdr, si_sdr_loss
+from audio_denoise_utils.losses import (
+    LOSSES,
+    build_loss,
+    mse_loss,
+    si_sdr,
+    si_sdr_loss,
+    si_sdr_stft_loss,
+    stft_loss,
+)
 
 torch.set_num_threads(2)
 SR = 16000
@@ -21,7 +29,7 @@ def sine(freq: float, amp: float = 1.0, seconds: float = 1.0) -> torch.Tensor:
 
 
 def test_registry_names() -> None:
-    assert set(LOSSES) == {"mse", "si_sdr"}
+    assert set(LOSSES) == {"mse", "si_sdr", "si_sdr+stft"}
 
 
 def test_mse_by_hand() -> None:
@@ -89,3 +97,42 @@ def test_build_loss_names_and_refusals() -> None:
     assert build_loss("mse") is mse_loss and build_loss(" SI_SDR ") is si_sdr_loss
     with pytest.raises(AudioDenoiseError, match="unknown loss 'foo'.*mse.*si_sdr"):
         build_loss("foo")
+
+
+def test_stft_loss_is_zero_for_the_target_and_ignores_level() -> None:
+    g = torch.Generator().manual_seed(2)
+    target = torch.randn(2, 1, 8000, generator=g)
+    estimate = target + 0.3 * torch.randn(2, 1, 8000, generator=g)
+    assert stft_loss(target, target).item() == pytest.approx(0.0, abs=1e-6)
+    base = stft_loss(estimate, target).item()
+    assert base > 0.1
+    assert stft_loss(0.01 * estimate, 0.01 * target).item() == pytest.approx(base, rel=1e-4)
+    closer = target + 0.1 * torch.randn(2, 1, 8000, generator=g)
+    assert stft_loss(closer, target).item() < base
+
+
+def test_stft_loss_hears_faint_noise_in_a_pause_that_si_sdr_barely_sees() -> None:
+    """The docstring's claim: the same error energy costs the same SI-SDR wherever it lies, but
+    the log magnitudes count it far more in a pause than under loud speech."""
+    g = torch.Generator().manual_seed(3)
+    speech = torch.randn(1, 1, SR, generator=g)  # broadband, like a vowel's harmonics and hiss
+    room = 1e-3 * torch.randn(1, 1, SR, generator=g)  # a pause is quiet, never digital silence
+    target = torch.cat([speech, room], dim=-1)  # one second of "speech", then a pause
+    noise = 0.01 * torch.randn(1, 1, SR, generator=g)  # 40 dB below the speech
+    in_pause = target + torch.cat([torch.zeros_like(noise), noise], dim=-1)
+    under_speech = target + torch.cat([noise, torch.zeros_like(noise)], dim=-1)
+    assert si_sdr(in_pause, target).item() == pytest.approx(
+        si_sdr(under_speech, target).item(), abs=0.1
+    )
+    assert stft_loss(in_pause, target).item() > 10 * stft_loss(under_speech, target).item()
+    combined = si_sdr_stft_loss(in_pause, target).item()
+    assert combined == pytest.approx(
+        si_sdr_loss(in_pause, target).item() + stft_loss(in_pause, target).item(), rel=1e-5
+    )
+
+
+def test_stft_loss_of_silence_is_finite() -> None:
+    zeros = torch.zeros(2, 1, 2000, requires_grad=True)
+    loss = stft_loss(zeros, torch.zeros(2, 1, 2000))
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(zeros.grad).all()

@@ -183,6 +183,9 @@ def test_cli_lists_the_same_kinds_as_noise_py():
 
     assert cli.SYNTHETIC_KINDS == SYNTHETIC_KINDS
     assert set(cli.TRAIN_NOISE_KINDS) == set(NOISE_KINDS) - {"original"}
+    from audio_denoise_utils.losses import LOSSES
+
+    assert set(cli.TRAIN_LOSSES) == set(LOSSES)
 
 
 def test_corrupt_file_with_hum_at_the_files_own_rate(tmp_path):

@@ -87,19 +87,33 @@ def test_shipped_checkpoint_is_small_and_loads():
 
 
 def test_shipped_checkpoint_was_trained_by_make_checkpoint():
-    """The recipe in the Makefile and the settings saved in the shipped file agree."""
+    """The recipe in the Makefile and the settings saved in the shipped file agree: its last
+    command fine-tunes the model that its first command trains."""
     import re
 
     from audio_denoise_utils.course import shipped_checkpoint
     from audio_denoise_utils.training import TrainConfig, load_checkpoint
 
     recipe = (ROOT / "Makefile").read_text().split("\ncheckpoint:", 1)[1].split("\n\n", 1)[0]
+    pretrain, finetune = recipe.replace("\\\n", " ").split("audio-denoise train")[1:]
     _, info = load_checkpoint(shipped_checkpoint())
     saved = info["train_config"]
-    for flag, key in (("--epochs", "epochs"), ("--seed", "seed")):
-        assert int(re.search(rf"{flag} (\d+)", recipe).group(1)) == saved[key], flag
-    assert re.search(r"--extra-speech (\S+)", recipe).group(1) == saved["extra_speech_dir"]
-    assert "--noise " not in recipe and saved["noise"] == list(TrainConfig().noise)
+    assert re.search(r"--out (\S+)", finetune).group(1) == "checkpoints/default.pt"
+    assert re.search(r"--init-from (\S+)", finetune).group(1) == saved["init_from"]
+    assert re.search(r"--out (\S+)", pretrain).group(1) == saved["init_from"]
+    for flag, key, kind in (
+        ("--epochs", "epochs", int),
+        ("--seed", "seed", int),
+        ("--lr", "lr", float),
+    ):
+        assert kind(re.search(rf"{flag} (\S+)", finetune).group(1)) == saved[key], flag
+    assert re.search(r"--loss (\S+)", finetune).group(1) == saved["loss"]
+    for command in (pretrain, finetune):
+        assert re.search(r"--extra-speech (\S+)", command).group(1) == saved["extra_speech_dir"]
+        assert "--noise " not in command and saved["noise"] == list(TrainConfig().noise)
+    # The first command is the 160-epoch recipe shipped before (session 10): its settings.
+    assert re.search(r"--epochs (\d+)", pretrain).group(1) == "160"
+    assert "--seed 0" in pretrain and "--loss" not in pretrain and "--lr" not in pretrain
 
 
 def test_api_reference_is_up_to_date():

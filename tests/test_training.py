@@ -239,6 +239,21 @@ def test_resume_equals_uninterrupted_run(clips, tmp_path):
         )
 
 
+def test_init_from_starts_from_a_checkpoints_weights(trained, clips, tmp_path):
+    _, _, config, out, _ = trained
+    fine = dataclasses.replace(config, init_from=config.out, epochs=1, seed=3, out=None)
+    start = make_model(fine)
+    assert equal_states(start, load_checkpoint(config.out)[0])  # the trained weights...
+    assert not equal_states(start, make_model(dataclasses.replace(fine, init_from=None)))
+    history = fit(start, *clips, dataclasses.replace(fine, lr=1e-12), device="cpu", progress=False)
+    assert history.val_si_sdr[0] == pytest.approx(trained[1].val_si_sdr[-1], abs=0.05)
+    with pytest.raises(AudioDenoiseError, match="holds a 'tiny_test' model, not 'mask'"):
+        make_model(dataclasses.replace(fine, model="mask"))
+    # ...but a resumed run takes them from its last.pt: init_from need not exist any more.
+    gone = dataclasses.replace(config, init_from=str(tmp_path / "deleted.pt"))
+    assert len(fit(None, *clips, gone, device="cpu", resume_from=out / "last.pt", progress=False))
+
+
 def test_time_budget_stops_cleanly(clips, tmp_path):
     config = tiny_config(
         epochs=50, steps_per_epoch=50, time_budget_s=0.0, out=str(tmp_path / "m.pt")
