@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ from .engine.checkpoints import (
     CHECKPOINT_VERSION,
     config_from_dict,
     load_checkpoint,
+    load_init_model,
     model_name,
     plain,
     save_checkpoint,
@@ -76,10 +77,8 @@ class TrainConfig:
     schedule: str = "onecycle"  # "onecycle" (warm-up, then decay) or "constant"
     warmup_fraction: float = 0.1  # share of all steps spent warming up
     grad_clip: float | None = 5.0  # max gradient norm; None: no clipping
-    loss: str = "si_sdr"  # "si_sdr" (the course's), "mse" (the original study's): losses.LOSSES
-    # Checkpoint whose weights training starts from (fine-tuning; its model replaces model and
-    # model_kwargs); None: fresh weights drawn from the seed.
-    init_from: str | None = None
+    loss: str = "si_sdr"  # "si_sdr" (the course's) or "mse" (the original study's): losses.LOSSES
+    init_from: str | None = None  # a checkpoint to fine-tune (its model and weights); None: fresh
     snr_db: tuple[float, float] = (-5.0, 20.0)  # training (and validation) SNR range
     # Noise kinds, one drawn per clip (see noise.Corruption): every kind notebook 02 teaches, with
     # babble made of the other training clips (benchmarks/results/recipes.md chose this mix).
@@ -139,23 +138,14 @@ class TrainConfig:
 def make_model(config: TrainConfig) -> nn.Module:
     """Return ``config.model`` built from ``config.model_kwargs``, initialised from ``config.seed``.
 
-    With ``config.init_from`` it is the model in that checkpoint, with its trained weights.
-
     Layer initialisers draw from torch's global RNG; building under ``torch.random.fork_rng``
     with a fixed seed makes the initial weights a function of the seed while leaving the
     caller's global RNG state exactly as it was.
     """
     from .models import build_model
 
-    if config.init_from:
-        from .engine.checkpoints import load_checkpoint
-
-        model, _ = load_checkpoint(config.init_from)
-        if model.model_name != config.model:
-            raise AudioDenoiseError(
-                f"{config.init_from}: holds a {model.model_name!r} model, not {config.model!r}"
-            )
-        return model.train()
+    if config.init_from:  # fine-tuning: that checkpoint's model and weights (engine code)
+        return load_init_model(config.init_from, config.model)
     kwargs = dict(config.model_kwargs)
     kwargs.setdefault("sample_rate", config.sample_rate)
     with torch.random.fork_rng(devices=[]):
@@ -255,8 +245,7 @@ def fit(
             stop_after=stop_after,
         )
     with engine.running():  # Engine: picks the device; joins the process group under torchrun
-        if model is None:  # a resumed run's weights come from its last.pt, not from init_from
-            model = make_model(replace(config, init_from=None) if resume_from else config)
+        model = model if model is not None else make_model(config)
         config = engine.adopt(model, config)  # records the model actually trained
         train_data, val_pairs = make_data(config, train_clips, val_clips, engine.device)
         loss_fn = build_loss(config.loss)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from audio_denoise_utils import AudioDenoiseError, metrics
+from audio_denoise_utils.engine.spectral import stft_loss
 from audio_denoise_utils.losses import (
     LOSSES,
     build_loss,
@@ -15,7 +16,6 @@ from audio_denoise_utils.losses import (
     si_sdr,
     si_sdr_loss,
     si_sdr_stft_loss,
-    stft_loss,
 )
 
 torch.set_num_threads(2)

@@ -249,9 +249,6 @@ def test_init_from_starts_from_a_checkpoints_weights(trained, clips, tmp_path):
     assert history.val_si_sdr[0] == pytest.approx(trained[1].val_si_sdr[-1], abs=0.05)
     with pytest.raises(AudioDenoiseError, match="holds a 'tiny_test' model, not 'mask'"):
         make_model(dataclasses.replace(fine, model="mask"))
-    # ...but a resumed run takes them from its last.pt: init_from need not exist any more.
-    gone = dataclasses.replace(config, init_from=str(tmp_path / "deleted.pt"))
-    assert len(fit(None, *clips, gone, device="cpu", resume_from=out / "last.pt", progress=False))
 
 
 def test_time_budget_stops_cleanly(clips, tmp_path):
@@ -476,6 +473,39 @@ def test_train_from_directory_splits_by_actor_and_writes_the_checkpoint(tmp_path
     assert not result.finished
     assert "stopped early, in epoch 1 of 4 (time budget 0 s)" in str(result)
     assert "--resume" in str(result)
+
+
+def test_a_fine_tuning_run_resumes_without_its_init_checkpoint(tmp_path, monkeypatch):
+    """init_from gives a run its first weights; resuming takes them from last.pt instead."""
+    from audio_denoise_utils.audio import save_audio
+
+    monkeypatch.setenv("AUDIO_DENOISE_ROOT", str(tmp_path))
+    data = tmp_path / "toy"
+    for actor in (1, 2, 3, 4):
+        for i, clip in enumerate(synthetic_speech(1, seed=actor)):
+            save_audio(
+                data / f"Actor_{actor:02d}" / f"03-01-0{i + 1}-01-01-01-{actor:02d}.wav", clip, SR
+            )
+    start = tmp_path / "start.pt"
+    engine_runs.train_from_directory(data, tiny_config(epochs=1), out=start, progress=False)
+    fine = tiny_config(epochs=3, init_from=str(start), time_budget_s=0.0)  # stops after epoch 1
+    run = tmp_path / "fine.run"
+    cut = engine_runs.train_from_directory(
+        data, fine, out=tmp_path / "fine.pt", run_dir=run, progress=False
+    )
+    assert not cut.finished
+    start.unlink()
+    config, done = engine_runs.resume_config(run / "last.pt", {"time_budget_s": None})
+    assert done == 1 and config.init_from == str(start)
+    result = engine_runs.train_from_directory(
+        data,
+        config,
+        out=tmp_path / "fine.pt",
+        run_dir=run,
+        resume_from=run / "last.pt",
+        progress=False,
+    )
+    assert result.finished and result.history.epoch == [1, 2, 3]
 
 
 def test_final_checkpoint_is_lean_and_last_checkpoint_can_resume(trained):

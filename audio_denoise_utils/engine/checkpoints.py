@@ -279,6 +279,18 @@ def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> tuple[nn.Modul
     return model, ckpt
 
 
+def load_init_model(path: PathLike, expected: str) -> nn.Module:
+    """Return the model in checkpoint ``path``, in training mode, to fine-tune (``TrainConfig.init_from``).
+
+    Raises CheckpointError for a file ``load_checkpoint`` refuses, and AudioDenoiseError when it
+    holds another model than ``expected`` (the config's ``model``).
+    """
+    model, _ = load_checkpoint(path)
+    if model_name(model) != expected:
+        raise AudioDenoiseError(f"{path}: holds a {model_name(model)!r} model, not {expected!r}")
+    return model.train()
+
+
 def check_resumable(ckpt: dict, config: Any, path: PathLike) -> None:
     """Raise CheckpointError unless a run with ``config`` can continue from ``ckpt``."""
     if not ckpt.get("optimizer") or not ckpt.get("scheduler"):

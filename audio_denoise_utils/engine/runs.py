@@ -100,9 +100,13 @@ def train_from_directory(
     _, val = load_split(root, "val", limit=config.max_val_clips, sr=config.sample_rate)
     dev = pick_device(device, quiet=not is_main_process())
     t0 = time.perf_counter()
+    # A resumed run's weights come from its last.pt: a fine-tuning run's init_from may be gone.
+    model = (
+        training.make_model(dataclasses.replace(config, init_from=None)) if resume_from else None
+    )
     # training.fit looked up at call time, so a test (or a learner) can swap the loop.
     history = training.fit(
-        None,
+        model,
         train,
         val,
         config,
