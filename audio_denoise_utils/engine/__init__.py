@@ -6,6 +6,7 @@
 - :mod:`.device`: device choice, global seeding, the torchrun process group.
 - :mod:`.runs`: training and evaluating from a data folder (the CLI's train and evaluate).
 - :mod:`.perceptual`: PESQ with resampling and per-clip failures as NaN.
+- :mod:`.spectral`: the multi-resolution STFT loss of the shipped model's fine-tuning.
 - :mod:`.download`: downloading RAVDESS (progress, resume, md5, safe extraction, marker).
 - :mod:`.corrupt_file`: a noisy copy of an audio file at an exact SNR (the CLI's corrupt).
 - :mod:`.paths`: output-path safety (never write over an input, refuse unwritable places early).
