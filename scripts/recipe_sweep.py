@@ -22,6 +22,7 @@ import torch
 
 from audio_denoise_utils import losses
 from audio_denoise_utils.engine.runs import train_from_directory
+from audio_denoise_utils.engine.spectral import normalised_stfts
 from audio_denoise_utils.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,16 +84,8 @@ def compressed_spectrum_loss(
     values (the rest), as in Braun & Tashev, "A consolidated view of loss functions for supervised
     deep learning-based speech enhancement", 2021. The compression makes quiet bands count.
     """
-    estimate, target = losses._pair(estimate, target)
-    scale = target.pow(2).mean(dim=1, keepdim=True).add(1e-8).rsqrt()
-    estimate, target = estimate * scale, target * scale
-    total = estimate.new_zeros(())
-    for n_fft, hop in resolutions:
-        window = torch.hann_window(n_fft, device=estimate.device, dtype=estimate.dtype)
-        e, t = (
-            torch.stft(x, n_fft, hop, window=window, return_complex=True)
-            for x in (estimate, target)
-        )
+    total = 0.0
+    for e, t in normalised_stfts(estimate, target, resolutions):
         e_mag, t_mag = e.abs().add(1e-8), t.abs().add(1e-8)
         e_c, t_c = e_mag.pow(power), t_mag.pow(power)
         complex_err = (e_c * e / e_mag - t_c * t / t_mag).abs().pow(2).mean()

@@ -13,27 +13,39 @@ import torch
 STFT_RESOLUTIONS = ((256, 64), (512, 128), (1024, 256))
 
 
-def stft_loss(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Return the multi-resolution STFT loss: spectral convergence + L1 of log magnitudes.
+def normalised_stfts(
+    estimate: torch.Tensor,
+    target: torch.Tensor,
+    resolutions: tuple[tuple[int, int], ...] = STFT_RESOLUTIONS,
+):  # -> Iterator[tuple[torch.Tensor, torch.Tensor]]
+    """Yield the complex STFTs (batch, bins, frames) of both signals at each (n_fft, hop).
 
-    As in Yamamoto et al., "Parallel WaveGAN", ICASSP 2020, averaged over
-    :data:`STFT_RESOLUTIONS`. Both signals are first divided by the target's RMS, so the loss
-    does not depend on level. SI-SDR weighs every error by its energy, so faint residual noise
-    in the pauses between words barely moves it; the log magnitudes count a quiet bin as much
-    as a loud one, and so does a listener (and PESQ) hearing hiss in a pause.
+    Both are first divided by the target's RMS, so a loss built on them does not depend on level.
     """
     from ..losses import _pair  # here: losses imports this module
 
     estimate, target = _pair(estimate, target)
     scale = target.pow(2).mean(dim=1, keepdim=True).add(1e-8).rsqrt()
     estimate, target = estimate * scale, target * scale
-    total = estimate.new_zeros(())
-    for n_fft, hop in STFT_RESOLUTIONS:
+    for n_fft, hop in resolutions:
         window = torch.hann_window(n_fft, device=estimate.device, dtype=estimate.dtype)
-        e, t = (
+        yield tuple(
             torch.stft(x, n_fft, hop, window=window, return_complex=True)
             for x in (estimate, target)
         )
+
+
+def stft_loss(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Return the multi-resolution STFT loss: spectral convergence + L1 of log magnitudes.
+
+    As in Yamamoto et al., "Parallel WaveGAN", ICASSP 2020, averaged over
+    :data:`STFT_RESOLUTIONS` (:func:`normalised_stfts`: the loss does not depend on level).
+    SI-SDR weighs every error by its energy, so faint residual noise in the pauses between words
+    barely moves it; the log magnitudes count a quiet bin as much as a loud one, and so does a
+    listener (and PESQ) hearing hiss in a pause.
+    """
+    total = 0.0
+    for e, t in normalised_stfts(estimate, target):
         # |X| via |X|^2 + tiny: finite gradient (and log) for silent bins.
         e, t = ((x.real.pow(2) + x.imag.pow(2) + 1e-7).sqrt() for x in (e, t))
         convergence = torch.linalg.norm(t - e, dim=(1, 2)) / torch.linalg.norm(t, dim=(1, 2))
