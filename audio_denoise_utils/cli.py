@@ -128,6 +128,36 @@ def _refuse_writing_into_inputs(args: argparse.Namespace, out: Path, run_dir: Pa
                 )
 
 
+def _file_state(path: Path) -> tuple[int, int, int] | None:
+    """Return (inode, size, mtime in ns) of an existing file, else None: was it (re)written?"""
+    if not path.is_file():
+        return None
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _check_init_from(args: argparse.Namespace, out: Path, run_dir: Path) -> None:
+    """Refuse, before any audio is decoded, an --init-from that this run would overwrite or cannot
+    use; without --model, the checkpoint's model is the one trained."""
+    from .engine.checkpoints import load_checkpoint
+
+    start = Path(args.init_from).resolve()
+    if start == out.resolve() or start.is_relative_to(run_dir.resolve()):
+        raise AudioDenoiseError(
+            f"{args.init_from}: this run writes there (--out {out} and its run folder {run_dir}); "
+            "copy the checkpoint elsewhere first, or choose another --out"
+        )
+    if args.resume:  # the weights come from last.pt; a different --init-from is refused there
+        return
+    model, _ = load_checkpoint(args.init_from)
+    if args.model is not None and args.model != model.model_name:
+        raise AudioDenoiseError(
+            f"{args.init_from}: holds a {model.model_name!r} model, not --model {args.model!r}; "
+            "drop --model (the checkpoint sets the model)"
+        )
+    args.model = model.model_name
+
+
 def _check_noise_dir_use(args: argparse.Namespace) -> None:
     """Refuse, before any audio is decoded, a --noise-dir that is missing or would go unread."""
     from .audio import check_noise_dir
@@ -173,21 +203,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from . import paths
 
     out = Path(args.out) if args.out is not None else paths.default_checkpoint_out()
-    if args.init_from is not None:  # a readable checkpoint, and never the file being replaced
-        from .engine.checkpoints import load_checkpoint
-
-        if Path(args.init_from).resolve() == out.resolve():
-            raise AudioDenoiseError(
-                f"{args.init_from}: --init-from and --out are the same file; write the "
-                "fine-tuned model to another --out"
-            )
-        start, _ = load_checkpoint(args.init_from)
-        if args.model is not None and args.model != start.model_name:
-            raise AudioDenoiseError(
-                f"{args.init_from}: holds a {start.model_name!r} model, not --model "
-                f"{args.model!r}; drop --model (the checkpoint sets the model)"
-            )
-
+    if args.init_from is not None:
+        _check_init_from(args, out, run_folder(out))
     run_dir = run_folder(out)
     last = run_dir / "last.pt"
     args.interrupt_hint = f"run the same command with --resume to continue from {last}"
@@ -213,6 +230,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             )
         config = TrainConfig(**overrides)
     config.time_budget_s = args.time_budget or None
+    before = _file_state(out)
     result = train_from_directory(
         data_dir=args.data,
         config=config,
@@ -222,6 +240,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         run_dir=run_dir,
         resume_from=last if args.resume else None,
     )
+    after = _file_state(out)
+    if result.history.best_epoch is None and (after is None or after == before):
+        raise AudioDenoiseError(
+            f"{out}: not written: no epoch gave a finite validation score (the training diverged: "
+            "try a smaller --lr)" + ("; the file there is unchanged" if before else "")
+        )
     if is_main_process():  # under torchrun, one summary line rather than one per process
         print(result)
     return 0
@@ -455,7 +479,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="CHECKPOINT",
         help="start from this checkpoint's model and weights instead of fresh ones (fine-tuning, "
-        "e.g. checkpoints/default.pt on your own kind of noise)",
+        "e.g. checkpoints/default.pt on your own kind of noise; the checkpoint sets the model; "
+        "--resume continues from the run's last.pt and needs no --init-from)",
     )
     t.add_argument(
         "--noise",

@@ -397,10 +397,20 @@ def test_train_init_from_is_checked_and_never_the_file_replaced(checkpoint, tmp_
     mine = tmp_path / "mine.pt"
     mine.write_bytes(checkpoint.read_bytes())
     code, _, err = run(capsys, "train", "--init-from", str(mine), "--out", str(mine), "--overwrite")
-    assert code == 1 and "same file" in one_error_line(err)
+    assert code == 1 and "this run writes there" in one_error_line(err)
     assert mine.read_bytes() == checkpoint.read_bytes() and not out.exists()
     code, _, err = run(capsys, "train", "--lr", "0", "--out", str(out))
     assert code == 2 and "above 0" in err and not out.exists()
+
+
+def test_train_init_from_sets_the_model(tmp_path, capsys, monkeypatch):
+    data = write_tiny_ravdess(tmp_path / "data")
+    monkeypatch.setenv("AUDIO_DENOISE_ROOT", str(tmp_path))
+    start = save_checkpoint(tmp_path / "conv.pt", build_model("conv", channels=(4, 8)), epoch=1)
+    out = tmp_path / "fine.pt"
+    tiny = ("--data", str(data), "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2")
+    code, _, _ = run(capsys, "train", *tiny, "--init-from", str(start), "--out", str(out))
+    assert code == 0 and load_checkpoint(out)[1]["model"]["name"] == "conv"  # no --model needed
 
 
 def test_train_noise_dir_is_checked_before_any_audio_is_decoded(tmp_path, capsys):

@@ -146,3 +146,52 @@ def test_resume_replaces_out_with_a_better_model_and_overwrite_starts_afresh(
     code, _, err = train(capsys, data, out, "--epochs", "1", "--overwrite")
     assert code == 0, err
     assert load_checkpoint(out)[1]["epoch"] == 1  # a new model, as asked
+
+
+def test_a_fine_tuning_run_resumes_only_as_it_began(data, tmp_path, capsys, monkeypatch):
+    start = tmp_path / "start.pt"
+    scripted_validation(monkeypatch, [1.0])
+    assert train(capsys, data, start, "--epochs", "1")[0] == 0
+    out = tmp_path / "fine.pt"
+    fine = ("--epochs", "3", "--init-from", str(start), "--loss", "si_sdr+stft")
+    # With a loss other than si_sdr validation runs twice an epoch (SI-SDR, then the loss).
+    scripted_validation(monkeypatch, [2.0, -2.0], interrupt_at=3)  # Ctrl-C in epoch 2
+    assert train(capsys, data, out, *fine)[0] == 130
+    start.unlink()  # its weights now live in fine.run/last.pt: the same command still resumes
+    calls = scripted_validation(monkeypatch, [3.0, -3.0, 4.0, -4.0])
+    code, _, err = train(capsys, data, out, *fine[:-1], "si_sdr", "--resume")
+    assert code == 1 and "different loss" in one_error_line(err)
+    other = ("--epochs", "3", "--init-from", str(tmp_path / "other.pt"), "--loss", "si_sdr+stft")
+    code, _, err = train(capsys, data, out, *other, "--resume")
+    assert code == 1 and "different init_from" in one_error_line(err) and calls["n"] == 0
+    assert train(capsys, data, out, *fine, "--resume")[0] == 0
+    assert load_checkpoint(out)[1]["epoch"] == 3
+
+
+def test_init_from_inside_the_runs_own_outputs_is_refused(data, tmp_path, capsys, monkeypatch):
+    scripted_validation(monkeypatch, [1.0])
+    out = tmp_path / "a.pt"
+    assert train(capsys, data, out, "--epochs", "1")[0] == 0
+    best = tmp_path / "a.run" / "best.pt"
+    kept = {p: p.read_bytes() for p in (out, best)}
+    for start in (out, best, tmp_path / "a.run" / "last.pt"):
+        code, _, err = train(
+            capsys, data, out, "--epochs", "1", "--init-from", str(start), "--overwrite"
+        )
+        assert code == 1 and "this run writes there" in one_error_line(err)
+    assert {p: p.read_bytes() for p in kept} == kept
+
+
+def test_a_run_without_a_finite_validation_score_says_nothing_was_written(
+    data, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "model.pt"
+    scripted_validation(monkeypatch, [float("nan")])
+    code, stdout, err = train(capsys, data, out, "--epochs", "1")
+    assert code == 1 and "not written" in one_error_line(err) and "smaller --lr" in err
+    assert not out.exists() and "wrote" not in stdout
+    out.write_bytes(b"a model the learner trained for hours")
+    scripted_validation(monkeypatch, [float("nan")])
+    code, _, err = train(capsys, data, out, "--epochs", "1", "--overwrite")
+    assert code == 1 and "unchanged" in one_error_line(err)
+    assert out.read_bytes() == b"a model the learner trained for hours"

@@ -308,3 +308,15 @@ def check_resumable(ckpt: dict, config: Any, path: PathLike) -> None:
             f"{path}: cannot resume with a different learning-rate schedule ({details}); "
             "resume with the original settings, or start a new run from these weights"
         )
+    # What a run optimises and where its weights began stay too (None: a run from before them).
+    changed = [
+        k
+        for k in ("loss", "init_from")
+        if old.get(k) is not None and plain(old[k]) != plain(getattr(config, k))
+    ]
+    if changed:
+        details = ", ".join(f"{k}: {old[k]!r} -> {getattr(config, k)!r}" for k in changed)
+        raise CheckpointError(
+            f"{path}: cannot resume with a different {' or '.join(changed)} ({details}); "
+            "resume with the original settings, or start a new run from these weights"
+        )
