@@ -203,9 +203,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from . import paths
 
     out = Path(args.out) if args.out is not None else paths.default_checkpoint_out()
-    if args.init_from is not None:
-        _check_init_from(args, out, run_folder(out))
     run_dir = run_folder(out)
+    if args.init_from is not None:
+        _check_init_from(args, out, run_dir)
     last = run_dir / "last.pt"
     args.interrupt_hint = f"run the same command with --resume to continue from {last}"
     # Every output is checked before any audio is decoded or any step is trained.
