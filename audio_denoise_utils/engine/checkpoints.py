@@ -299,24 +299,17 @@ def check_resumable(ckpt: dict, config: Any, path: PathLike) -> None:
             "resume from last.pt in the run folder, or start a new run from these weights"
         )
     old = ckpt.get("train_config") or {}
-    changed = [
-        k for k in SCHEDULE_FIELDS if k in old and plain(old[k]) != plain(getattr(config, k))
-    ]
-    if changed:
-        details = ", ".join(f"{k}: {old[k]!r} -> {getattr(config, k)!r}" for k in changed)
-        raise CheckpointError(
-            f"{path}: cannot resume with a different learning-rate schedule ({details}); "
-            "resume with the original settings, or start a new run from these weights"
-        )
-    # What a run optimises and where its weights began stay too (None: a run from before them).
-    changed = [
-        k
-        for k in ("loss", "init_from")
-        if old.get(k) is not None and plain(old[k]) != plain(getattr(config, k))
-    ]
-    if changed:
-        details = ", ".join(f"{k}: {old[k]!r} -> {getattr(config, k)!r}" for k in changed)
-        raise CheckpointError(
-            f"{path}: cannot resume with a different {' or '.join(changed)} ({details}); "
-            "resume with the original settings, or start a new run from these weights"
-        )
+    # The schedule, what a run optimises and where its weights began stay as they were (a setting
+    # the saved run lacks predates it).
+    for fields, what in ((SCHEDULE_FIELDS, "learning-rate schedule"), (("loss", "init_from"), "")):
+        changed = [
+            k
+            for k in fields
+            if old.get(k) is not None and plain(old[k]) != plain(getattr(config, k))
+        ]
+        if changed:
+            details = ", ".join(f"{k}: {old[k]!r} -> {getattr(config, k)!r}" for k in changed)
+            raise CheckpointError(
+                f"{path}: cannot resume with a different {what or ' or '.join(changed)} ({details}); "
+                "resume with the original settings, or start a new run from these weights"
+            )
