@@ -54,7 +54,6 @@ def main() -> None:
     p.add_argument("--probe", action="store_true", help="print each term's gradient norm and stop")
     args = p.parse_args()
 
-    model, _ = load_checkpoint(args.checkpoint)
     if args.term != "none":
         term, weight = TERMS[args.term], args.weight
         losses.LOSSES["finetune"] = lambda e, t: losses.si_sdr_loss(e, t) + weight * term(e, t)
@@ -65,11 +64,11 @@ def main() -> None:
         loss="si_sdr" if args.term == "none" else "finetune",
         extra_speech_dir="data/realspeech_train",
         time_budget_s=None,
+        init_from=args.checkpoint,  # start from the trained weights
     )
     if args.probe:
-        probe(model, config)
+        probe(load_checkpoint(args.checkpoint)[0], config)
         return
-    training.make_model = lambda _config: model  # start from the trained weights
     t0 = time.time()
     result = train_from_directory("data/sample", config, out=args.out, device="cpu", progress=False)
     best = max(result.history.val_si_sdr)
