@@ -21,11 +21,12 @@ from .engine.paths import check_writable_dir, check_writable_file, refuse_input_
 from .engine.signals import Terminated, terminate_gracefully
 from .errors import AudioDenoiseError, AudioLevelWarning
 
-# noise.NOISE_KINDS / SYNTHETIC_KINDS and losses.LOSSES, spelled out so `--help` need not import
-# torch (a test keeps them equal).
+# noise.NOISE_KINDS / SYNTHETIC_KINDS, losses.LOSSES and engine.trainer.KEEP_CHOICES, spelled
+# out so `--help` need not import torch (a test keeps them equal).
 SYNTHETIC_KINDS = ("white", "pink", "brown", "hum", "tones", "machine")
 TRAIN_NOISE_KINDS = (*SYNTHETIC_KINDS, "babble", "recorded")
 TRAIN_LOSSES = ("mse", "si_sdr", "si_sdr+stft")
+KEEP_CHOICES = ("best", "last")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -100,6 +101,7 @@ def _train_overrides(args: argparse.Namespace) -> dict:
         "loss": args.loss,
         "lr": args.lr,
         "init_from": args.init_from,
+        "keep": args.keep,
     }
     return {key: value for key, value in overrides.items() if value is not None}
 
@@ -457,7 +459,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "--resume",
         action="store_true",
         help="continue the interrupted (or time-budgeted) run that wrote --out, from its run "
-        "folder <out stem>.run/last.pt; --out is replaced only by a better model",
+        "folder <out stem>.run/last.pt; --out is replaced only by a better model (with --keep "
+        "last, by every epoch's)",
     )
     t.add_argument(
         "--overwrite",
@@ -483,11 +486,19 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "--resume continues from the run's last.pt and needs no --init-from)",
     )
     t.add_argument(
+        "--keep",
+        default=None,
+        choices=KEEP_CHOICES,
+        help="what --out receives: the best epoch by validation SI-SDR (default) or the last one "
+        "(a fine-tuning run whose validation voices or noises are not the ones you care about)",
+    )
+    t.add_argument(
         "--noise",
         nargs="+",
         default=None,
         choices=TRAIN_NOISE_KINDS,
-        help="noise kinds to train on, one drawn per clip (default: the course's mix)",
+        help="noise kinds to train on, one drawn per clip (default: the course's mix); a kind "
+        "listed twice is drawn twice as often",
     )
     t.add_argument(
         "--noise-dir",

@@ -98,11 +98,11 @@ class TrainConfig:
     val_seed: int = 0  # validation noise: kept apart so val numbers compare across seeds
     max_val_clips: int | None = 64  # evenly spaced subset of the validation clips; None: all
     time_budget_s: float | None = None  # stop cleanly once this many seconds have passed
-    out: str | None = None  # final checkpoint (best by validation SI-SDR), written during fit
+    out: str | None = None  # final checkpoint, written during fit: the epoch ``keep`` names
+    keep: str = "best"  # "best" (by validation SI-SDR) or "last" (e.g. a fixed fine-tuning run)
 
     def __post_init__(self) -> None:
-        # A single noise kind may be given as a string: "white" means ("white",); likewise a
-        # single SNR: 5.0 means (5.0, 5.0).
+        # One noise kind or SNR may be given alone: "white" means ("white",), 5.0 (5.0, 5.0).
         if isinstance(self.noise, str):
             self.noise = (self.noise,)
         if isinstance(self.snr_db, int | float):

@@ -186,6 +186,9 @@ def test_cli_lists_the_same_kinds_as_noise_py():
     from audio_denoise_utils.losses import LOSSES
 
     assert set(cli.TRAIN_LOSSES) == set(LOSSES)
+    from audio_denoise_utils.engine.trainer import KEEP_CHOICES
+
+    assert cli.KEEP_CHOICES == KEEP_CHOICES
 
 
 def test_corrupt_file_with_hum_at_the_files_own_rate(tmp_path):

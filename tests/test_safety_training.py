@@ -195,3 +195,27 @@ def test_a_run_without_a_finite_validation_score_says_nothing_was_written(
     code, _, err = train(capsys, data, out, "--epochs", "1", "--overwrite")
     assert code == 1 and "unchanged" in one_error_line(err)
     assert out.read_bytes() == b"a model the learner trained for hours"
+
+
+def test_keep_last_gives_out_the_last_finite_epoch_and_best_pt_stays_best(
+    data, tmp_path, capsys, monkeypatch
+):
+    # Validation peaks at epoch 1; with --keep last, --out holds epoch 3 (the last finite one,
+    # not the NaN epoch 4), best.pt still epoch 1, and the summary line says which it kept.
+    out = tmp_path / "model.pt"
+    scripted_validation(monkeypatch, [9.0, 5.0, 6.0, float("nan")])
+    code, stdout, err = train(capsys, data, out, "--epochs", "4", "--keep", "last")
+    assert code == 0, err
+    _, info = load_checkpoint(out)
+    assert info["epoch"] == 3 and info["train_config"]["keep"] == "last"
+    run_dir = tmp_path / "model.run"
+    assert load_checkpoint(run_dir / "best.pt")[1]["epoch"] == 1
+    assert torch.load(run_dir / "last.pt", weights_only=True)["history"]["epoch"][-1] == 4
+    assert "kept the last epoch, 3; best epoch 1" in stdout
+    # Without --keep the same scores give the best epoch, as always.
+    scripted_validation(monkeypatch, [9.0, 5.0, 6.0])
+    code, stdout, _ = train(capsys, data, tmp_path / "best.pt", "--epochs", "3")
+    assert code == 0 and load_checkpoint(tmp_path / "best.pt")[1]["epoch"] == 1
+    assert "kept" not in stdout
+    code, _, err = run(capsys, "train", "--keep", "first", "--out", str(tmp_path / "x.pt"))
+    assert code == 2 and "invalid choice" in err

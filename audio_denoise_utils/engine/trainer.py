@@ -49,6 +49,8 @@ from .checkpoints import (
 from .device import Dist, pick_device, setup_distributed, synchronize
 
 PathLike = str | os.PathLike
+#: What ``config.out`` receives (TrainConfig.keep): the best epoch by validation, or the last.
+KEEP_CHOICES = ("best", "last")
 
 
 class PlainEngine:
@@ -200,7 +202,8 @@ class Engine(PlainEngine):
 
     - ``device``: None picks one (``pick_device``); under torchrun each rank takes its GPU.
     - ``out_dir``: receives ``last.pt`` after every epoch and ``best.pt`` (best validation
-      SI-SDR); ``config.out``, when set, receives the best weights (no optimiser state).
+      SI-SDR); ``config.out``, when set, receives the best weights (no optimiser state), or with
+      ``config.keep == "last"`` those of the latest epoch with a finite validation score.
     - ``callback(history)`` runs after every epoch on the main process; returning True stops
       training. ``stop_after=k`` stops after epoch k (the schedule still spans
       ``config.epochs``). ``config.time_budget_s`` stops at the first step past the budget
@@ -218,6 +221,10 @@ class Engine(PlainEngine):
         stop_after: int | None = None,
     ) -> None:
         super().__init__(config, "cpu")
+        if getattr(config, "keep", "best") not in KEEP_CHOICES:
+            raise AudioDenoiseError(
+                f"TrainConfig.keep must be one of {', '.join(KEEP_CHOICES)}, not {config.keep!r}"
+            )
         self._asked_device = device
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress
@@ -428,6 +435,8 @@ class Engine(PlainEngine):
             save_checkpoint(self.out_dir / "last.pt", model, epoch=epoch, **common)
             if improved:
                 save_checkpoint(self.out_dir / "best.pt", model, epoch=epoch, **common)
+        if getattr(config, "keep", "best") == "last":  # every epoch whose weights are not NaN
+            improved = score is None or math.isfinite(score)
         if config.out and improved:
             # For inference: weights, config and history only, so it stays small; resume from
             # out_dir/last.pt.
