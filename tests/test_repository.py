@@ -108,9 +108,16 @@ def test_shipped_checkpoint_was_trained_by_make_checkpoint():
     ):
         assert kind(re.search(rf"{flag} (\S+)", finetune).group(1)) == saved[key], flag
     assert re.search(r"--loss (\S+)", finetune).group(1) == saved["loss"]
+    assert re.search(r"--keep (\S+)", finetune).group(1) == saved["keep"] == "last"
     for command in (pretrain, finetune):
         assert re.search(r"--extra-speech (\S+)", command).group(1) == saved["extra_speech_dir"]
-        assert "--noise " not in command and saved["noise"] == list(TrainConfig().noise)
+    # The first command trains on the default mix; the second adds the recorded kind, from
+    # the training split of scripts/fetch_real_noise.py (never the benchmark's recordings).
+    assert "--noise" not in pretrain
+    noise = re.search(r"--noise ((?:[a-z]+ )+)", finetune).group(1).split()
+    assert noise == saved["noise"] and set(noise) == {*TrainConfig().noise, "recorded"}
+    assert re.search(r"--noise-dir (\S+)", finetune).group(1) == saved["noise_dir"]
+    assert saved["noise_dir"] == "data/realnoise/train"
     # The first command is the 160-epoch recipe shipped before (session 10): its settings.
     assert re.search(r"--epochs (\d+)", pretrain).group(1) == "160"
     assert "--seed 0" in pretrain and "--loss" not in pretrain and "--lr" not in pretrain
