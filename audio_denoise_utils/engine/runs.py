@@ -58,7 +58,9 @@ class TrainResult:
         )
         if best and self.config is not None and self.config.keep == "last":
             kept = max(
-                e for e, s in zip(h.epoch, h.val_si_sdr, strict=True) if s is not None and math.isfinite(s)
+                e
+                for e, s in zip(h.epoch, h.val_si_sdr, strict=True)
+                if s is not None and math.isfinite(s)
             )
             score = f"kept the last epoch, {kept}; {score}"
         text = (
