@@ -222,7 +222,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             )
         config, done = resume_config(last, overrides)
         if done >= config.epochs:
-            print(f"{last}: the run already finished its {config.epochs} epochs; best: {out}")
+            print(
+                f"{last}: the run already finished its {config.epochs} epochs; "
+                f"{'last' if config.keep == 'last' else 'best'}: {out}"
+            )
             return 0
     else:
         if out.exists() and not args.overwrite:
@@ -447,7 +450,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "--time-budget",
         type=_finite,
         default=570.0,
-        help="stop cleanly (and keep the best checkpoint) after this many seconds, so a CPU run "
+        help="stop cleanly (and keep the checkpoint --keep names) after this many seconds, so a CPU run "
         "stays under 10 minutes; 0 for no limit (default: %(default)s)",
     )
     t.add_argument(
@@ -490,7 +493,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         default=None,
         choices=KEEP_CHOICES,
         help="what --out receives: the best epoch by validation SI-SDR (default) or the last one "
-        "(a fine-tuning run whose validation voices or noises are not the ones you care about)",
+        "with a finite score (a fine-tuning run whose validation voices or noises are not the ones "
+        "you care about); a resumed run keeps its own setting",
     )
     t.add_argument(
         "--noise",

@@ -219,3 +219,51 @@ def test_keep_last_gives_out_the_last_finite_epoch_and_best_pt_stays_best(
     assert "kept" not in stdout
     code, _, err = run(capsys, "train", "--keep", "first", "--out", str(tmp_path / "x.pt"))
     assert code == 2 and "invalid choice" in err
+
+
+def test_a_resumed_run_keeps_its_keep_setting(data, tmp_path, capsys, monkeypatch):
+    # Switching --keep on --resume would leave --out holding an epoch neither setting names.
+    out = tmp_path / "model.pt"
+    scripted_validation(monkeypatch, [9.0], interrupt_at=2)
+    code, _, _ = train(capsys, data, out, "--epochs", "3", "--keep", "last")
+    assert code == 130
+    before = out.read_bytes()
+    resume = ("train", "--data", str(data), "--out", str(out), "--resume", "--device", "cpu")
+    code, _, err = run(capsys, *resume, "--keep", "best")
+    assert code == 1 and "different keep" in one_error_line(err) and out.read_bytes() == before
+    calls = scripted_validation(monkeypatch, [5.0, 6.0])  # worse than epoch 1, kept anyway
+    code, stdout, err = run(capsys, *resume)
+    assert code == 0 and calls["n"] == 2, err
+    assert load_checkpoint(out)[1]["epoch"] == 3 and "kept the last epoch, 3" in stdout
+    code, stdout, _ = run(capsys, *resume)
+    assert code == 0 and "already finished" in stdout and f"last: {out}" in stdout
+
+
+def test_out_is_written_before_last_pt(data, tmp_path, capsys, monkeypatch):
+    # Once last.pt says an epoch is done, --out holds it too: a Ctrl-C while last.pt is being
+    # written leaves --out a step ahead (the resumed run redoes that epoch), never behind.
+    import audio_denoise_utils.engine.trainer as trainer
+
+    real_save = trainer.save_checkpoint
+
+    def interrupted_at_last_pt_of_epoch_2(path, *args, **kwargs):
+        if str(path).endswith("last.pt") and kwargs.get("epoch") == 2:
+            raise KeyboardInterrupt
+        return real_save(path, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "save_checkpoint", interrupted_at_last_pt_of_epoch_2)
+    out = tmp_path / "model.pt"
+    scripted_validation(monkeypatch, [5.0, 6.0])
+    code, _, _ = train(capsys, data, out, "--epochs", "2", "--keep", "last")
+    last = tmp_path / "model.run" / "last.pt"
+    assert code == 130 and load_checkpoint(out)[1]["epoch"] == 2
+    assert torch.load(last, weights_only=True)["epoch"] == 1
+    monkeypatch.setattr(trainer, "save_checkpoint", real_save)
+    scripted_validation(monkeypatch, [6.0])
+    code, _, err = run(
+        capsys, "train", "--data", str(data), "--out", str(out), "--resume", "--device", "cpu"
+    )
+    assert code == 0, err
+    assert (
+        load_checkpoint(out)[1]["epoch"] == 2 and torch.load(last, weights_only=True)["epoch"] == 2
+    )

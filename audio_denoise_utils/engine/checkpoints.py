@@ -299,9 +299,10 @@ def check_resumable(ckpt: dict, config: Any, path: PathLike) -> None:
             "resume from last.pt in the run folder, or start a new run from these weights"
         )
     old = ckpt.get("train_config") or {}
-    # The schedule, what a run optimises and where its weights began stay as they were (a setting
-    # the saved run lacks predates it).
-    for fields, what in ((SCHEDULE_FIELDS, "learning-rate schedule"), (("loss", "init_from"), "")):
+    # The schedule, what a run optimises, where its weights began and which epoch --out keeps stay
+    # as they were (a setting the saved run lacks predates it).
+    kept = ("loss", "init_from", "keep")
+    for fields, what in ((SCHEDULE_FIELDS, "learning-rate schedule"), (kept, "")):
         changed = [
             k
             for k in fields

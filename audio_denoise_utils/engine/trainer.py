@@ -431,16 +431,18 @@ class Engine(PlainEngine):
             history=history,
             train_config=config,
         )
-        if self.out_dir is not None:
-            save_checkpoint(self.out_dir / "last.pt", model, epoch=epoch, **common)
-            if improved:
-                save_checkpoint(self.out_dir / "best.pt", model, epoch=epoch, **common)
+        keep_out = improved
         if getattr(config, "keep", "best") == "last":  # every epoch whose weights are not NaN
-            improved = score is None or math.isfinite(score)
-        if config.out and improved:
+            keep_out = score is None or math.isfinite(score)
+        # last.pt goes last: once it says an epoch is done, --out and best.pt are up to date.
+        if config.out and keep_out:
             # For inference: weights, config and history only, so it stays small; resume from
             # out_dir/last.pt.
             save_checkpoint(config.out, model, epoch=epoch, history=history, train_config=config)
+        if self.out_dir is not None:
+            if improved:
+                save_checkpoint(self.out_dir / "best.pt", model, epoch=epoch, **common)
+            save_checkpoint(self.out_dir / "last.pt", model, epoch=epoch, **common)
         postfix = {"train": f"{history.train_loss[-1]:.4g}"}
         if score is not None:
             postfix.update(val=f"{history.val_loss[-1]:.4g}", si_sdr=f"{score:.2f}dB")
