@@ -120,6 +120,7 @@ def test_interrupted_run_resumes_and_only_a_better_model_replaces_out(
     )
     assert code == 0 and calls["n"] == 2, err
     assert out.read_bytes() == best_after_1  # never replaced by a worse model
+    assert f"kept {out}" in stdout and "unchanged by this run" in stdout and "wrote" not in stdout
     history = torch.load(last, weights_only=True)["history"]
     assert history["epoch"] == [1, 2, 3] and history["val_si_sdr"] == [5.0, 3.0, 4.0]
     # A finished run resumed again is a no-op that says so.
