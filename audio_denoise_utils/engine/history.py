@@ -40,23 +40,34 @@ class History:
             getattr(self, f.name).append(row[f.name])
 
     @property
+    def scored(self) -> list[tuple[int, float]]:
+        """Return (epoch, validation SI-SDR) of the epochs with a finite score, in order."""
+        return [
+            (e, s)
+            for e, s in zip(self.epoch, self.val_si_sdr, strict=True)
+            if s is not None and math.isfinite(s)  # a NaN epoch (e.g. fp16 overflow) never counts
+        ]
+
+    @property
     def best_epoch(self) -> int | None:
         """Return the epoch number with the highest validation SI-SDR (None before any)."""
-        scored = [
-            (s, e)
-            for e, s in zip(self.epoch, self.val_si_sdr, strict=True)
-            if s is not None and math.isfinite(s)  # a NaN epoch (e.g. fp16 overflow) is never best
-        ]
+        scored = self.scored
         if not scored:
             return None
-        best = max(s for s, _ in scored)
-        return next(e for s, e in scored if s == best)  # earliest epoch among ties
+        best = max(s for _, s in scored)
+        return next(e for e, s in scored if s == best)  # earliest epoch among ties
 
     @property
     def best_val_si_sdr(self) -> float | None:
         """Return the best validation SI-SDR in dB (None before any validation)."""
-        scores = [s for s in self.val_si_sdr if s is not None and math.isfinite(s)]
+        scores = [s for _, s in self.scored]
         return max(scores) if scores else None
+
+    @property
+    def last_scored_epoch(self) -> int | None:
+        """Return the latest epoch with a finite validation score (what ``keep="last"`` keeps)."""
+        scored = self.scored
+        return scored[-1][0] if scored else None
 
     def to_frame(self):  # -> pandas.DataFrame (pandas imported lazily)
         """Return the history as a pandas DataFrame indexed by epoch (missing values NaN)."""

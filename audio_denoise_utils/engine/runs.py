@@ -7,7 +7,6 @@ Engine code: not course material. They load an actor split, pick the device and 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import time
 from collections.abc import Sequence
@@ -57,12 +56,7 @@ class TrainResult:
             f"best epoch {best}: val SI-SDR {h.best_val_si_sdr:.2f} dB" if best else "no validation"
         )
         if best and self.config is not None and self.config.keep == "last":
-            kept = max(
-                e
-                for e, s in zip(h.epoch, h.val_si_sdr, strict=True)
-                if s is not None and math.isfinite(s)
-            )
-            score = f"kept the last epoch, {kept}; {score}"
+            score = f"kept the last epoch, {h.last_scored_epoch}; {score}"
         text = (
             f"wrote {self.checkpoint} ({len(h)} epochs on {self.device} in {self.seconds:.0f} s; "
             f"{score}; data: {self.data_dir})"
