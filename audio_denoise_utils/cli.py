@@ -252,10 +252,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             "try a smaller --lr)" + ("; the file there is unchanged" if before else "")
         )
     if is_main_process():  # under torchrun, one summary line rather than one per process
-        first, *rest = str(result).split("\n", 1)
-        if before is not None and after == before:  # e.g. a resumed run with no better epoch
-            first = first.replace("wrote ", "kept ", 1) + ": unchanged by this run"
-        print("\n".join([first, *rest]))
+        # e.g. a resumed run with no better epoch leaves --out as it was
+        result.unchanged = before is not None and after == before
+        print(result)
     return 0
 
 

@@ -40,6 +40,7 @@ class TrainResult:
     data_dir: Path
     seconds: float
     config: TrainConfig | None = None  # the run's settings (to tell a finished run from a cut one)
+    unchanged: bool = False  # the checkpoint was there before and this run did not rewrite it
 
     @property
     def finished(self) -> bool:
@@ -58,8 +59,9 @@ class TrainResult:
         if best and self.config is not None and self.config.keep == "last":
             score = f"kept the last epoch, {h.last_scored_epoch}; {score}"
         text = (
-            f"wrote {self.checkpoint} ({len(h)} epochs on {self.device} in {self.seconds:.0f} s; "
-            f"{score}; data: {self.data_dir})"
+            f"{'kept' if self.unchanged else 'wrote'} {self.checkpoint} ({len(h)} epochs on "
+            f"{self.device} in {self.seconds:.0f} s; {score}; data: {self.data_dir})"
+            + (": unchanged by this run" if self.unchanged else "")
         )
         if self.config is not None and not self.finished:
             done = h.epoch[-1] if len(h) else 0
