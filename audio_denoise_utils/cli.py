@@ -474,6 +474,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     t.add_argument("--seed", type=_seed, default=None)
+    _add_train_recipe(t)
+    t.set_defaults(func=cmd_train)
+
+
+def _add_train_recipe(t: argparse.ArgumentParser) -> None:
+    """Add ``train``'s options for what is learned: loss, learning rate, start, kept epoch, data."""
     t.add_argument(
         "--loss",
         default=None,
@@ -520,7 +526,6 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "(e.g. data/realspeech_train from scripts/fetch_real_speech.py --set train); kept in "
         "the checkpoint as given, so --resume a relative path from the same folder",
     )
-    t.set_defaults(func=cmd_train)
 
 
 def _add_denoise(sub: argparse._SubParsersAction) -> None:
