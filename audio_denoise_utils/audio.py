@@ -25,6 +25,7 @@ import torch
 from . import DEFAULT_SR
 from .engine.checks import check_sample_rate
 from .engine.headers import MAX_CHANNELS, check_header_fields, check_wav_truncation
+from .engine.noise_tools import drop_silent_runs
 from .engine.paths import explain_write_failure
 from .errors import AudioDenoiseError, AudioLoadError, InvalidArgumentError
 from .files import atomic_write
@@ -181,8 +182,7 @@ def output_format(path: PathLike, in_subtype: str | None = None) -> tuple[str, s
     return fmt, sf.default_subtype(fmt)
 
 
-# Integer PCM arrays are scaled to [-1, 1) by their full scale, as soundfile reads them.
-_INT_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}
+_INT_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}  # PCM -> [-1, 1) as sf
 
 
 def _as_float_frames(wav: torch.Tensor | np.ndarray, p: Path) -> np.ndarray:
@@ -337,9 +337,9 @@ def check_noise_dir(folder: PathLike | None) -> None:
 
 
 def load_noise_dir(folder: PathLike | None, sr: int = DEFAULT_SR) -> list[torch.Tensor]:
-    """Return every audio file under ``folder`` (noise recordings) as (1, time) at ``sr``."""
+    """Return the noise recordings under ``folder`` as (1, time) at ``sr``, long silent gaps cut."""
     check_noise_dir(folder)
-    return load_audio_dir(folder, sr)
+    return [drop_silent_runs(wav, sr) for wav in load_audio_dir(folder, sr)]
 
 
 def check_speech_dir(folder: PathLike) -> None:

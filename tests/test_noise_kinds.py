@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -186,9 +187,9 @@ def test_cli_lists_the_same_kinds_as_noise_py():
     from audio_denoise_utils.losses import LOSSES
 
     assert set(cli.TRAIN_LOSSES) == set(LOSSES)
-    from audio_denoise_utils.engine.trainer import KEEP_CHOICES
+    from audio_denoise_utils.engine.trainer import KEEP_CHOICES, MAX_LR
 
-    assert cli.KEEP_CHOICES == KEEP_CHOICES
+    assert cli.KEEP_CHOICES == KEEP_CHOICES and cli.MAX_LR == MAX_LR
 
 
 def test_corrupt_file_with_hum_at_the_files_own_rate(tmp_path):
@@ -213,6 +214,35 @@ def test_corrupt_file_with_hum_at_the_files_own_rate(tmp_path):
     assert float(share(power, comb & (freqs > 0))) > 0.99  # hum at the mains harmonics
     corrupt_file(src, tmp_path / "again.wav", 10.0, kind="hum", seed=3)
     assert (tmp_path / "again.wav").read_bytes() == out.read_bytes()
+
+
+def test_recorded_noise_with_seconds_of_digital_silence_still_trains(tmp_path):
+    import soundfile as sf
+
+    from audio_denoise_utils.engine.noise_tools import drop_silent_runs
+    from audio_denoise_utils.training import TrainConfig, load_noise_dir, make_corruption
+
+    # A game sound as packages ship it: a call, 3 s of exact zeros, another call (4 s in all).
+    call = (0.1 * torch.randn(8000, generator=torch.Generator().manual_seed(1))).numpy()
+    gap = np.zeros(48000, np.float32)
+    folder = tmp_path / "noise"
+    folder.mkdir()
+    sf.write(folder / "wolf.wav", np.concatenate([call, gap, call]), 16000, subtype="FLOAT")
+    (clip,) = load_noise_dir(folder)
+    assert clip.shape == (1, 16000)  # the gap is gone, the calls are whole
+    assert torch.equal(clip, torch.from_numpy(np.concatenate([call, call])).unsqueeze(0))
+    # A 2 s crop fell wholly inside the gap one time in four, and mixing then failed.
+    config = TrainConfig(noise=("recorded",), noise_dir=str(folder))
+    corruption = make_corruption(config)
+    clean = speechlike(batch=8)
+    for seed in range(8):
+        noisy, ref = corruption(clean, torch.Generator().manual_seed(seed), return_reference=True)
+        assert bool((measure_snr(ref, noisy) <= 20.01).all())
+    # Pauses shorter than a quarter of a second are part of the sound and stay.
+    pause = torch.cat([torch.ones(1, 100), torch.zeros(1, 3000), torch.ones(1, 100)], dim=-1)
+    assert drop_silent_runs(pause, 16000) is pause
+    assert drop_silent_runs(pause, 8000).shape == (1, 200)
+    assert drop_silent_runs(torch.zeros(1, 16000), 16000).shape == (1, 0)
 
 
 def test_training_config_reads_recorded_noise_from_a_folder(tmp_path):

@@ -104,6 +104,22 @@ def draw(u: torch.Tensor, value: Range, name: str) -> torch.Tensor:
     return lo + (hi - lo) * u
 
 
+def drop_silent_runs(clip: torch.Tensor, sr: int, seconds: float = 0.25) -> torch.Tensor:
+    """Return (1, time) ``clip`` without its runs of digital silence of ``seconds`` or longer.
+
+    Game and library sounds are often padded with seconds of exact zeros; a training crop that
+    fell inside such a gap would have no noise to mix at any SNR. Below 1e-6 (-120 dBFS) counts
+    as silence: no microphone recording holds a quarter of a second of it.
+    """
+    quiet = torch.cat([clip.new_zeros(1), (clip.reshape(-1).abs() < 1e-6).to(clip.dtype)])
+    edges = torch.nonzero(torch.diff(torch.cat([quiet, clip.new_zeros(1)]))).reshape(-1).tolist()
+    keep = torch.ones(clip.shape[-1], dtype=torch.bool, device=clip.device)
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        if end - start >= seconds * sr:
+            keep[start:end] = False
+    return clip if bool(keep.all()) else clip[..., keep]
+
+
 def inverse_rms(x: torch.Tensor) -> torch.Tensor:
     """Return 1 / RMS of ``x``, or 0 for silence (no host sync: this runs on the GPU per talker)."""
     rms = x.pow(2).mean().sqrt()
