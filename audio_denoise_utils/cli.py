@@ -21,12 +21,13 @@ from .engine.paths import check_writable_dir, check_writable_file, refuse_input_
 from .engine.signals import Terminated, terminate_gracefully
 from .errors import AudioDenoiseError, AudioLevelWarning
 
-# noise.NOISE_KINDS / SYNTHETIC_KINDS, losses.LOSSES and engine.trainer.KEEP_CHOICES, spelled
-# out so `--help` need not import torch (a test keeps them equal).
+# noise.NOISE_KINDS / SYNTHETIC_KINDS, losses.LOSSES and engine.trainer.KEEP_CHOICES and MAX_LR,
+# spelled out so `--help` need not import torch (a test keeps them equal).
 SYNTHETIC_KINDS = ("white", "pink", "brown", "hum", "tones", "machine")
 TRAIN_NOISE_KINDS = (*SYNTHETIC_KINDS, "babble", "recorded")
 TRAIN_LOSSES = ("mse", "si_sdr", "si_sdr+stft")
 KEEP_CHOICES = ("best", "last")
+MAX_LR = 1.0
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -401,6 +402,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _learning_rate(text: str) -> float:
+    """argparse type: a peak learning rate, above 0 and at most :data:`MAX_LR`."""
+    value = _positive(text)
+    if value > MAX_LR:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MAX_LR:g} (AdamW diverges above it; the default is 1e-3), got {text!r}"
+        )
+    return value
+
+
 def _add_download(sub: argparse._SubParsersAction) -> None:
     """Add the ``download`` command to ``sub``."""
     from . import paths
@@ -487,7 +498,9 @@ def _add_train_recipe(t: argparse.ArgumentParser) -> None:
         help="training loss (default: si_sdr; si_sdr+stft adds a spectral term that raises PESQ, "
         "the shipped model's fine-tuning stage)",
     )
-    t.add_argument("--lr", type=_positive, default=None, help="peak learning rate (default: 1e-3)")
+    t.add_argument(
+        "--lr", type=_learning_rate, default=None, help="peak learning rate (default: 1e-3)"
+    )
     t.add_argument(
         "--init-from",
         default=None,

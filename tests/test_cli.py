@@ -401,6 +401,9 @@ def test_train_init_from_is_checked_and_never_the_file_replaced(checkpoint, tmp_
     assert mine.read_bytes() == checkpoint.read_bytes() and not out.exists()
     code, _, err = run(capsys, "train", "--lr", "0", "--out", str(out))
     assert code == 2 and "above 0" in err and not out.exists()
+    # AdamW's step for lr=1e38 overflows float32 ("unexpected RuntimeError" before): refused.
+    code, _, err = run(capsys, "train", "--lr", "1e38", "--out", str(out))
+    assert code == 2 and "at most 1" in err and "1e38" in err and not out.exists()
 
 
 def test_train_init_from_sets_the_model(tmp_path, capsys, monkeypatch):

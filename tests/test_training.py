@@ -118,6 +118,15 @@ def test_lr_schedules():
         lr_factor(0, schedule="steps", **kw)
 
 
+@pytest.mark.parametrize("lr", [0.0, -1e-3, float("nan"), 2.0, 1e38])
+def test_an_impossible_learning_rate_is_refused_before_training(lr):
+    from audio_denoise_utils.engine.trainer import Engine
+
+    # 1e38 used to end in "unexpected RuntimeError" (AdamW's step overflowed float32) mid-epoch.
+    with pytest.raises(AudioDenoiseError, match=r"TrainConfig.lr must be above 0 and at most 1"):
+        Engine(tiny_config(lr=lr))
+
+
 # --------------------------------------------------------------------------------------------
 # fit
 # --------------------------------------------------------------------------------------------

@@ -51,6 +51,9 @@ from .device import Dist, pick_device, setup_distributed, synchronize
 PathLike = str | os.PathLike
 #: What ``config.out`` receives (TrainConfig.keep): the best epoch by validation, or the last.
 KEEP_CHOICES = ("best", "last")
+#: The largest peak learning rate a run accepts. AdamW moves every weight by about ``lr`` per step,
+#: so anything above 1 diverges at once, and above ~1e37 its step no longer fits in a float32.
+MAX_LR = 1.0
 
 
 class PlainEngine:
@@ -221,6 +224,11 @@ class Engine(PlainEngine):
         stop_after: int | None = None,
     ) -> None:
         super().__init__(config, "cpu")
+        if not 0 < config.lr <= MAX_LR:  # also False for NaN
+            raise AudioDenoiseError(
+                f"TrainConfig.lr must be above 0 and at most {MAX_LR:g} (the default is 1e-3), "
+                f"not {config.lr!r}"
+            )
         if getattr(config, "keep", "best") not in KEEP_CHOICES:
             raise AudioDenoiseError(
                 f"TrainConfig.keep must be one of {', '.join(KEEP_CHOICES)}, not {config.keep!r}"
