@@ -1,0 +1,69 @@
+"""Experiment (issue 11, session 13; not course code): two more blocks for the fine-tuning stage.
+
+Writes a copy of ``runs/checkpoint/pretrained.pt`` (the 160-epoch weights that ``make checkpoint``
+fine-tunes) whose mask network has ``--blocks`` residual blocks instead of 6. The new blocks come
+after the old ones (dilations 64 and 128 for 8 blocks: the receptive field grows from about 1 s to
+about 4 s) and start as the identity, their last 1x1 convolution zeroed, so the grown model gives
+exactly the old one's output before fine-tuning (checked here). Then fine-tune it with the shipped
+command, ``--init-from`` the written file::
+
+    .venv/bin/python scripts/exp_grow_blocks.py --blocks 8 --out runs/grow8/init.pt
+    audio-denoise -q train --data data/sample --extra-speech data/realspeech_train \\
+        --init-from runs/grow8/init.pt --loss si_sdr+stft --lr 3e-4 --epochs 20 --noise <7 kinds> \\
+        <7 kinds> recorded --noise-dir data/realnoise/train --keep last --out runs/grow8/grow8.pt --seed 1 --time-budget 0
+
+The result (it did not pay) is in benchmarks/results/recipes.md, the section of session 13.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
+
+from audio_denoise_utils.engine.checkpoints import load_checkpoint  # noqa: E402
+from audio_denoise_utils.models import build_model, count_parameters  # noqa: E402
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--start", type=Path, default=ROOT / "runs" / "checkpoint" / "pretrained.pt")
+    p.add_argument("--blocks", type=int, default=8)
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args()
+    ckpt = torch.load(args.start, weights_only=False, map_location="cpu")
+    config = {**ckpt["model"]["config"], "blocks": args.blocks}
+    torch.manual_seed(0)  # the new blocks' other layers: PyTorch's default initialisation
+    grown = build_model(ckpt["model"]["name"], **config)
+    state = grown.state_dict()
+    for key in state:
+        if key in ckpt["state_dict"]:
+            state[key] = ckpt["state_dict"][key]
+        elif key.endswith(("body.5.weight", "body.5.bias")):  # a new block's last 1x1 conv
+            state[key] = torch.zeros_like(state[key])
+    grown.load_state_dict(state)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        {
+            **ckpt,
+            "model": {"name": ckpt["model"]["name"], "config": config},
+            "state_dict": grown.state_dict(),
+        },
+        args.out,
+    )
+    old, _ = load_checkpoint(args.start)
+    new, _ = load_checkpoint(args.out)
+    x = 0.1 * torch.randn(2, 1, 32000, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        diff = float((old(x) - new(x)).abs().max())
+    print(f"wrote {args.out}: {count_parameters(new):,} parameters; output differs by {diff:.1e}")
+    return 0 if diff == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

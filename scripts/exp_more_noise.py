@@ -1,0 +1,115 @@
+"""Experiment (issue 11, session 13; not course code): more real training noise, of the benchmark's kinds too.
+
+The shipped model's fine-tuning draws real noise from the 200 recordings of ``data/realnoise/train``; every
+benchmark recording is still behind DeepFilterNet3 at -5 and 0 dB (birdsong by 8.6 dB, wind by 3.9). This
+builds a larger training folder: a copy of those 200 plus the ambiences, animals and workshop sounds of three
+more Debian game-data packages (megaglest-data: forest, desert and winter ambiences with rain, wind and birds,
+and water, CC-BY-SA-3.0; widelands-data: birds, crickets, animals, saws, smithies, mills, farm work, GPL-2+;
+wesnoth-1.16-data: birds, morning and night, a campfire, a ship, GPL-2+; about 770 MB of download). Each sound
+is made 16 kHz mono like ``scripts/fetch_real_noise.py`` does, its runs of digital silence of 0.5 s or more are
+cut (Widelands pads its sounds with up to 90 s of zeros), and it is left out when under 1 s, a duplicate, or
+tied to a benchmark recording by :func:`fetch_real_noise.same_source` (none was: every score is below 0.3)::
+
+    .venv/bin/python scripts/exp_more_noise.py --out runs/morenoise/train     # 312 recordings, 1839 s
+    audio-denoise -q train --data data/sample --extra-speech data/realspeech_train \\
+        --init-from runs/checkpoint/pretrained.pt --loss si_sdr+stft --lr 3e-4 --epochs 20 --noise <7 kinds> \\
+        <7 kinds> recorded --noise-dir runs/morenoise/train --keep last --out runs/ftrn2/ftrn2.pt --seed 1 --time-budget 0
+
+The result (it did not pay) is in benchmarks/results/recipes.md, the section of session 13.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import fetch_real_noise as F  # scripts/ is on sys.path when run as a script
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDELANDS = (
+    "animals",
+    "atlanteans/saw",
+    "smiths",
+    "atlanteans/cutting",
+    "woodcutting",
+    "mill",
+    "farm",
+)
+SOURCES = {  # package: globs of its sound files
+    "megaglest-data": (
+        "usr/share/games/megaglest/tilesets/*/sounds/*",
+        "usr/share/games/megaglest/data/core/water_sounds/*",
+    ),
+    "widelands-data": tuple(
+        f"usr/share/games/widelands/data/sound/{d}/*"
+        for d in (*WIDELANDS, "metal", "hammering", "stonecutting", "sawmill")
+    ),
+    "wesnoth-1.16-data": ("usr/share/games/wesnoth/1.16/data/core/sounds/ambient/*",),
+}
+SILENT_RUN = 0.5  # seconds
+
+
+def drop_silent_runs(mono: np.ndarray) -> np.ndarray:
+    """Return ``mono`` without its runs of |x| < 1e-6 of :data:`SILENT_RUN` seconds or more."""
+    quiet = np.abs(mono) < 1e-6
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
+    keep = np.ones(len(mono), dtype=bool)
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        if end - start >= SILENT_RUN * F.SR:
+            keep[start:end] = False
+    return mono[keep]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", type=Path, default=ROOT / "runs" / "morenoise" / "train")
+    p.add_argument("--realnoise", type=Path, default=ROOT / "data" / "realnoise")
+    args = p.parse_args()
+    if args.out.exists():
+        print(f"error: {args.out} exists; choose another --out or move it away", file=sys.stderr)
+        return 1
+    bench = {
+        q.name: F.to_mono16k(str(q))[0] for q in sorted((args.realnoise / "bench").glob("*.wav"))
+    }
+    train = sorted((args.realnoise / "train").glob("*.wav"))
+    if not bench or not train:
+        print(f"error: run scripts/fetch_real_noise.py first ({args.realnoise})", file=sys.stderr)
+        return 1
+    seen = {F.digest(F.to_mono16k(str(q))[0]) for q in train}
+    staging = args.out.with_name(args.out.name + ".part")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for q in train:
+        shutil.copy2(q, staging / q.name)
+    with tempfile.TemporaryDirectory(prefix="morenoise_") as t:
+        Path(t).chmod(0o755)  # apt-get download runs as _apt
+        for package, globs in SOURCES.items():
+            root, _ = F.download(package, Path(t) / package)
+            prefix, kept, seconds = package.split("-")[0], 0, 0.0
+            for path in sorted({q for g in globs for q in root.glob(g)}):
+                if path.suffix.lower() not in (".wav", ".ogg") or not path.exists():
+                    continue
+                mono = drop_silent_runs(F.to_mono16k(str(path))[0])
+                if len(mono) < F.MIN_SECONDS * F.SR or (key := F.digest(mono)) in seen:
+                    continue
+                seen.add(key)
+                if max(F.same_source(mono, b) for b in bench.values()) >= F.SAME_SOURCE:
+                    print(f"left out {package} {path.name}: cut from a benchmark recording")
+                    continue
+                name = f"{prefix}_{F.slug(path.parent.parent.name + '-' + path.parent.name + '-' + path.stem)}.wav"
+                sf.write(staging / name, mono.astype(np.float32), F.SR, subtype="FLOAT")
+                kept, seconds = kept + 1, seconds + len(mono) / F.SR
+            print(f"{package}: {kept} recordings, {seconds:.0f} s")
+            shutil.rmtree(Path(t) / package)
+    staging.rename(args.out)
+    print(f"wrote {args.out}: {len(list(args.out.glob('*.wav')))} recordings")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
