@@ -25,7 +25,7 @@ import torch
 from . import DEFAULT_SR
 from .engine.checks import check_sample_rate
 from .engine.headers import MAX_CHANNELS, check_header_fields, check_wav_truncation
-from .engine.noise_tools import drop_silent_runs
+from .engine.noise_tools import cut_silent_gaps
 from .engine.paths import explain_write_failure
 from .errors import AudioDenoiseError, AudioLoadError, InvalidArgumentError
 from .files import atomic_write
@@ -182,7 +182,7 @@ def output_format(path: PathLike, in_subtype: str | None = None) -> tuple[str, s
     return fmt, sf.default_subtype(fmt)
 
 
-_INT_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}  # PCM -> [-1, 1) as sf
+_INT_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}  # full scale of int PCM
 
 
 def _as_float_frames(wav: torch.Tensor | np.ndarray, p: Path) -> np.ndarray:
@@ -339,7 +339,7 @@ def check_noise_dir(folder: PathLike | None) -> None:
 def load_noise_dir(folder: PathLike | None, sr: int = DEFAULT_SR) -> list[torch.Tensor]:
     """Return the noise recordings under ``folder`` as (1, time) at ``sr``, long silent gaps cut."""
     check_noise_dir(folder)
-    return [drop_silent_runs(wav, sr) for wav in load_audio_dir(folder, sr)]
+    return cut_silent_gaps(load_audio_dir(folder, sr), sr, folder)
 
 
 def check_speech_dir(folder: PathLike) -> None:

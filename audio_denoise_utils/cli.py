@@ -407,7 +407,8 @@ def _learning_rate(text: str) -> float:
     value = _positive(text)
     if value > MAX_LR:
         raise argparse.ArgumentTypeError(
-            f"must be at most {MAX_LR:g} (AdamW diverges above it; the default is 1e-3), got {text!r}"
+            f"must be at most {MAX_LR:g} (a larger AdamW step is certainly a mistake; the default "
+            f"is 1e-3), got {text!r}"
         )
     return value
 

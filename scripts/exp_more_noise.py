@@ -1,19 +1,29 @@
-"""Experiment (issue 11, session 13; not course code): more real training noise, of the benchmark's kinds too.
+"""Experiment (issue 11, session 13; not course code): more real noise recordings for training.
 
-The shipped model's fine-tuning draws real noise from the 200 recordings of ``data/realnoise/train``; every
-benchmark recording is still behind DeepFilterNet3 at -5 and 0 dB (birdsong by 8.6 dB, wind by 3.9). This
-builds a larger training folder: a copy of those 200 plus the ambiences, animals and workshop sounds of three
-more Debian game-data packages (megaglest-data: forest, desert and winter ambiences with rain, wind and birds,
-and water, CC-BY-SA-3.0; widelands-data: birds, crickets, animals, saws, smithies, mills, farm work, GPL-2+;
-wesnoth-1.16-data: birds, morning and night, a campfire, a ship, GPL-2+; about 770 MB of download). Each sound
-is made 16 kHz mono like ``scripts/fetch_real_noise.py`` does, its runs of digital silence of 0.5 s or more are
-cut (Widelands pads its sounds with up to 90 s of zeros), and it is left out when under 1 s, a duplicate, or
-tied to a benchmark recording by :func:`fetch_real_noise.same_source` (none was: every score is below 0.3)::
+The shipped model's fine-tuning draws real noise from the 200 recordings of
+``data/realnoise/train``; every benchmark recording is still behind DeepFilterNet3 at -5 and 0 dB
+(birdsong by 8.6 dB, wind by 3.9). This builds a larger training folder: a copy of those 200 plus
+the ambiences, animals and workshop sounds of three more Debian game-data packages (about 770 MB
+of download):
 
-    .venv/bin/python scripts/exp_more_noise.py --out runs/morenoise/train     # 312 recordings, 1839 s
+- megaglest-data (CC-BY-SA-3.0): the map styles' ambiences (forests by day and night, rain, desert,
+  winter wind) and water sounds;
+- widelands-data (GPL-2+): birds, crickets and other animals; saws, stone cutting, smithies, metal
+  work, hammering, woodcutting, mills, a sawmill and farm work;
+- wesnoth-1.16-data (GPL-2+): birds, morning and night, a campfire, a ship, war drums.
+
+Each sound is made 16 kHz mono as ``scripts/fetch_real_noise.py`` does, its runs of digital silence
+of 0.5 s or more are cut (Widelands pads its sounds with up to 90 s of zeros), and it is left out
+when under 1 s, a duplicate, or tied to a benchmark recording by
+:func:`fetch_real_noise.same_source` (none was: every score is below 0.3). A ``manifest.csv`` beside
+the recordings names each one's package, file and licence (for attribution)::
+
+    .venv/bin/python scripts/exp_more_noise.py --out runs/morenoise/train  # 312 recordings, 1839 s
     audio-denoise -q train --data data/sample --extra-speech data/realspeech_train \\
-        --init-from runs/checkpoint/pretrained.pt --loss si_sdr+stft --lr 3e-4 --epochs 20 --noise <7 kinds> \\
-        <7 kinds> recorded --noise-dir runs/morenoise/train --keep last --out runs/ftrn2/ftrn2.pt --seed 1 --time-budget 0
+        --init-from runs/checkpoint/pretrained.pt --loss si_sdr+stft --lr 3e-4 --epochs 20 \\
+        --noise white pink brown hum tones machine babble \\
+                white pink brown hum tones machine babble recorded \\
+        --noise-dir runs/morenoise/train --keep last --out runs/ftrn2/ftrn2.pt --seed 1 --time-budget 0
 
 The result (it did not pay) is in benchmarks/results/recipes.md, the section of session 13.
 """
@@ -21,6 +31,7 @@ The result (it did not pay) is in benchmarks/results/recipes.md, the section of 
 from __future__ import annotations
 
 import argparse
+import csv
 import shutil
 import sys
 import tempfile
@@ -40,6 +51,11 @@ WIDELANDS = (
     "mill",
     "farm",
 )
+LICENCES = {
+    "megaglest-data": "CC-BY-SA-3.0",
+    "widelands-data": "GPL-2+",
+    "wesnoth-1.16-data": "GPL-2+",
+}
 SOURCES = {  # package: globs of its sound files
     "megaglest-data": (
         "usr/share/games/megaglest/tilesets/*/sounds/*",
@@ -84,8 +100,12 @@ def main() -> int:
     staging = args.out.with_name(args.out.name + ".part")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    rows = []
     for q in train:
         shutil.copy2(q, staging / q.name)
+        rows.append(
+            dict(file=q.name, package="data/realnoise/train", source=q.name, licence="see there")
+        )
     with tempfile.TemporaryDirectory(prefix="morenoise_") as t:
         Path(t).chmod(0o755)  # apt-get download runs as _apt
         for package, globs in SOURCES.items():
@@ -101,11 +121,20 @@ def main() -> int:
                 if max(F.same_source(mono, b) for b in bench.values()) >= F.SAME_SOURCE:
                     print(f"left out {package} {path.name}: cut from a benchmark recording")
                     continue
-                name = f"{prefix}_{F.slug(path.parent.parent.name + '-' + path.parent.name + '-' + path.stem)}.wav"
+                where = f"{path.parent.parent.name}-{path.parent.name}-{path.stem}"
+                name = f"{prefix}_{F.slug(where)}.wav"
                 sf.write(staging / name, mono.astype(np.float32), F.SR, subtype="FLOAT")
+                source = str(path.relative_to(root))
+                rows.append(
+                    dict(file=name, package=package, source=source, licence=LICENCES[package])
+                )
                 kept, seconds = kept + 1, seconds + len(mono) / F.SR
             print(f"{package}: {kept} recordings, {seconds:.0f} s")
             shutil.rmtree(Path(t) / package)
+    with open(staging / "manifest.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["file", "package", "source", "licence"])
+        writer.writeheader()
+        writer.writerows(rows)
     staging.rename(args.out)
     print(f"wrote {args.out}: {len(list(args.out.glob('*.wav')))} recordings")
     return 0

@@ -220,6 +220,7 @@ def test_recorded_noise_with_seconds_of_digital_silence_still_trains(tmp_path):
     import soundfile as sf
 
     from audio_denoise_utils.engine.noise_tools import drop_silent_runs
+    from audio_denoise_utils.errors import AudioDenoiseError
     from audio_denoise_utils.training import TrainConfig, load_noise_dir, make_corruption
 
     # A game sound as packages ship it: a call, 3 s of exact zeros, another call (4 s in all).
@@ -231,7 +232,7 @@ def test_recorded_noise_with_seconds_of_digital_silence_still_trains(tmp_path):
     (clip,) = load_noise_dir(folder)
     assert clip.shape == (1, 16000)  # the gap is gone, the calls are whole
     assert torch.equal(clip, torch.from_numpy(np.concatenate([call, call])).unsqueeze(0))
-    # A 2 s crop fell wholly inside the gap one time in four, and mixing then failed.
+    # A crop as long as the clip (1 s) fell wholly inside the gap one time in two: mixing failed.
     config = TrainConfig(noise=("recorded",), noise_dir=str(folder))
     corruption = make_corruption(config)
     clean = speechlike(batch=8)
@@ -243,6 +244,17 @@ def test_recorded_noise_with_seconds_of_digital_silence_still_trains(tmp_path):
     assert drop_silent_runs(pause, 16000) is pause
     assert drop_silent_runs(pause, 8000).shape == (1, 200)
     assert drop_silent_runs(torch.zeros(1, 16000), 16000).shape == (1, 0)
+    # Several channels: silence is where every channel is silent.
+    two = torch.stack([torch.cat([torch.ones(100), torch.zeros(8000)]), torch.ones(8100)])
+    assert drop_silent_runs(two, 16000) is two
+    both = torch.cat([two, torch.zeros(2, 8000), two], dim=-1)
+    assert torch.equal(drop_silent_runs(both, 16000), torch.cat([two, two], dim=-1))
+    # A folder of nothing but silence is refused at load time, naming it.
+    quiet = tmp_path / "quiet"
+    quiet.mkdir()
+    sf.write(quiet / "gap.wav", np.zeros(16000, np.float32), 16000)
+    with pytest.raises(AudioDenoiseError, match=r"quiet: every noise recording in it is digital"):
+        load_noise_dir(quiet)
 
 
 def test_training_config_reads_recorded_noise_from_a_folder(tmp_path):

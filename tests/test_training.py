@@ -125,6 +125,7 @@ def test_an_impossible_learning_rate_is_refused_before_training(lr):
     # 1e38 used to end in "unexpected RuntimeError" (AdamW's step overflowed float32) mid-epoch.
     with pytest.raises(AudioDenoiseError, match=r"TrainConfig.lr must be above 0 and at most 1"):
         Engine(tiny_config(lr=lr))
+    Engine(tiny_config(lr=1.0))  # the largest accepted
 
 
 # --------------------------------------------------------------------------------------------

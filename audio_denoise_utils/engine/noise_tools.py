@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..errors import InvalidArgumentError
+from ..errors import AudioDenoiseError, InvalidArgumentError
 from .checks import check_seed
 
 Range = float | tuple[float, float]
@@ -105,19 +105,33 @@ def draw(u: torch.Tensor, value: Range, name: str) -> torch.Tensor:
 
 
 def drop_silent_runs(clip: torch.Tensor, sr: int, seconds: float = 0.25) -> torch.Tensor:
-    """Return (1, time) ``clip`` without its runs of digital silence of ``seconds`` or longer.
+    """Return (channels, time) ``clip`` without the runs of digital silence (every channel below
+    1e-6, -120 dBFS) of ``seconds`` or longer.
 
     Game and library sounds are often padded with seconds of exact zeros; a training crop that
-    fell inside such a gap would have no noise to mix at any SNR. Below 1e-6 (-120 dBFS) counts
-    as silence: no microphone recording holds a quarter of a second of it.
+    fell inside such a gap would have no noise to mix at any SNR. No microphone recording holds a
+    quarter of a second of such silence.
     """
-    quiet = torch.cat([clip.new_zeros(1), (clip.reshape(-1).abs() < 1e-6).to(clip.dtype)])
-    edges = torch.nonzero(torch.diff(torch.cat([quiet, clip.new_zeros(1)]))).reshape(-1).tolist()
-    keep = torch.ones(clip.shape[-1], dtype=torch.bool, device=clip.device)
+    length = clip.shape[-1]
+    quiet = (clip.abs() < 1e-6).reshape(-1, length).all(dim=0).to(torch.int8)
+    zero = quiet.new_zeros(1)
+    edges = torch.nonzero(torch.diff(torch.cat([zero, quiet, zero]))).reshape(-1).tolist()
+    keep = torch.ones(length, dtype=torch.bool, device=clip.device)
     for start, end in zip(edges[::2], edges[1::2], strict=True):
         if end - start >= seconds * sr:
             keep[start:end] = False
     return clip if bool(keep.all()) else clip[..., keep]
+
+
+def cut_silent_gaps(clips: list[torch.Tensor], sr: int, folder: object) -> list[torch.Tensor]:
+    """Return :func:`drop_silent_runs` of each of ``clips`` (the noise recordings in ``folder``).
+
+    Raises AudioDenoiseError naming ``folder`` when no recording has any sound left.
+    """
+    cut = [drop_silent_runs(clip, sr) for clip in clips]
+    if not any(bool((clip != 0).any()) for clip in cut):
+        raise AudioDenoiseError(f"{folder}: every noise recording in it is digital silence")
+    return cut
 
 
 def inverse_rms(x: torch.Tensor) -> torch.Tensor:

@@ -52,7 +52,7 @@ PathLike = str | os.PathLike
 #: What ``config.out`` receives (TrainConfig.keep): the best epoch by validation, or the last.
 KEEP_CHOICES = ("best", "last")
 #: The largest peak learning rate a run accepts. AdamW moves every weight by about ``lr`` per step,
-#: so anything above 1 diverges at once, and above ~1e37 its step no longer fits in a float32.
+#: so anything near or above 1 diverges at once, and above ~1e37 its step overflows float32.
 MAX_LR = 1.0
 
 
