@@ -5,15 +5,11 @@ first command, which its second command fine-tunes) whose mask network has ``--b
 blocks instead of 6. The new blocks come after the old ones (dilations 64 and 128 for 8 blocks: the
 receptive field grows from about 1 s to about 4 s) and start as the identity, their last 1x1
 convolution zeroed, so the grown model gives exactly the old one's output before fine-tuning
-(checked before the file is written). Then fine-tune it with the shipped command, ``--init-from``
-the written file::
+(checked before the file is written). Then fine-tune it with the Makefile's second ``checkpoint``
+command, its ``--init-from`` and ``--out`` replaced (``--init-from runs/grow8/init.pt --out
+runs/grow8/grow8.pt``, without ``--overwrite``)::
 
     .venv/bin/python scripts/exp_grow_blocks.py --blocks 8 --out runs/grow8/init.pt
-    audio-denoise -q train --data data/sample --extra-speech data/realspeech_train \\
-        --init-from runs/grow8/init.pt --loss si_sdr+stft --lr 3e-4 --epochs 20 \\
-        --noise white pink brown hum tones machine babble \\
-                white pink brown hum tones machine babble recorded \\
-        --noise-dir data/realnoise/train --keep last --out runs/grow8/grow8.pt --seed 1 --time-budget 0
 
 The result (it did not pay) is in benchmarks/results/recipes.md, the section of session 13.
 """
