@@ -182,7 +182,8 @@ def output_format(path: PathLike, in_subtype: str | None = None) -> tuple[str, s
     return fmt, sf.default_subtype(fmt)
 
 
-_INT_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}  # full scale of int PCM
+# Integer PCM arrays are scaled to [-1, 1) by their full scale, as soundfile reads them.
+_INT_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}
 
 
 def _as_float_frames(wav: torch.Tensor | np.ndarray, p: Path) -> np.ndarray:
@@ -337,7 +338,12 @@ def check_noise_dir(folder: PathLike | None) -> None:
 
 
 def load_noise_dir(folder: PathLike | None, sr: int = DEFAULT_SR) -> list[torch.Tensor]:
-    """Return the noise recordings under ``folder`` as (1, time) at ``sr``, long silent gaps cut."""
+    """Return every audio file under ``folder`` (noise recordings) as (1, time) at ``sr``.
+
+    Runs of digital silence of a quarter second or more are cut out (game sounds are often padded
+    with seconds of it, and a training crop inside such a gap holds no noise to mix); a folder of
+    nothing but silence raises AudioDenoiseError naming it.
+    """
     check_noise_dir(folder)
     return cut_silent_gaps(load_audio_dir(folder, sr), sr, folder)
 

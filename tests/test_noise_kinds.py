@@ -127,6 +127,12 @@ def test_recorded_noise_crops_loops_and_normalises():
     assert torch.equal(out, again)
     with pytest.raises(ValueError, match="non-silent"):
         recorded_noise([torch.zeros(10)], 100, seed=0)
+    # One nonzero sample in 100,000 is sound, though a strided look at the clip misses it: the
+    # only usable clip, it is the one drawn (its crop holds the click or is refused as silence).
+    click = torch.zeros(1, 100_000)
+    click[0, 12_345] = 0.5
+    out = recorded_noise([torch.zeros(1, 100_000), click], 100_000, seed=0)
+    assert int((out != out[0, 0]).sum()) == 1
 
 
 @pytest.mark.parametrize("kind", [k for k in NOISE_KINDS if k not in ("original",)])
