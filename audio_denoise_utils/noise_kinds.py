@@ -196,7 +196,7 @@ def machine_noise(
 def _has_sound(clip: torch.Tensor) -> bool:
     """Return True when any sample of ``clip`` is nonzero.
 
-    A strided look at about 4,000 samples first, which finds sound in any real recording; the
+    A strided look at about 4,000 samples first, which finds sound in almost any recording; the
     whole clip is read only when that sees none. (Reading every sample of every recording on each
     draw took most of an epoch's time when all clips were real noise.)
     """
