@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 
 from . import DEFAULT_SR
-from .engine.noise_tools import acc_dtype, bounds, inverse_rms, make_generator
+from .engine.noise_tools import acc_dtype, bounds, has_sound, inverse_rms, make_generator
 from .errors import InvalidArgumentError
 
 
@@ -193,17 +193,6 @@ def machine_noise(
     return (out, torch.stack([low, high], dim=-1)) if return_band else out
 
 
-def _has_sound(clip: torch.Tensor) -> bool:
-    """Return True when any sample of ``clip`` is nonzero.
-
-    A strided look at about 4,000 samples first, which finds sound in almost any recording; the
-    whole clip is read only when that sees none. (Reading every sample of every recording on each
-    draw took most of an epoch's time when all clips were real noise.)
-    """
-    flat = clip.reshape(-1)
-    return bool(flat[:: max(1, flat.numel() // 4096)].any()) or bool(flat.any())
-
-
 def recorded_noise(
     clips: Sequence[torch.Tensor],
     length: int,
@@ -216,7 +205,7 @@ def recorded_noise(
     A recording shorter than ``length`` is looped from a random start. Use the recordings of the
     training split for training and the benchmark's for evaluation, never both.
     """
-    usable = [c for c in clips if _has_sound(c)]
+    usable = [c for c in clips if has_sound(c)]
     if not usable:
         raise InvalidArgumentError("recorded_noise needs at least one non-silent noise recording")
     if length < 1:

@@ -40,6 +40,9 @@ from pathlib import Path
 import fetch_real_noise as F  # scripts/ is on sys.path when run as a script
 import numpy as np
 import soundfile as sf
+import torch
+
+from audio_denoise_utils.engine.noise_tools import drop_silent_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDELANDS = (
@@ -67,18 +70,7 @@ SOURCES = {  # package: globs of its sound files
     ),
     "wesnoth-1.16-data": ("usr/share/games/wesnoth/1.16/data/core/sounds/ambient/*",),
 }
-SILENT_RUN = 0.5  # seconds
-
-
-def drop_silent_runs(mono: np.ndarray) -> np.ndarray:
-    """Return ``mono`` without its runs of |x| < 1e-6 of :data:`SILENT_RUN` seconds or more."""
-    quiet = np.abs(mono) < 1e-6
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
-    keep = np.ones(len(mono), dtype=bool)
-    for start, end in zip(edges[::2], edges[1::2], strict=True):
-        if end - start >= SILENT_RUN * F.SR:
-            keep[start:end] = False
-    return mono[keep]
+SILENT_RUN = 0.5  # seconds: the runs of digital silence cut (the package cuts from 0.25 s)
 
 
 def main() -> int:
@@ -114,7 +106,8 @@ def main() -> int:
             for path in sorted({q for g in globs for q in root.glob(g)}):
                 if path.suffix.lower() not in (".wav", ".ogg") or not path.exists():
                     continue
-                mono = drop_silent_runs(F.to_mono16k(str(path))[0])
+                wav = torch.from_numpy(F.to_mono16k(str(path))[0]).unsqueeze(0)
+                mono = drop_silent_runs(wav, F.SR, seconds=SILENT_RUN)[0].numpy()
                 if len(mono) < F.MIN_SECONDS * F.SR or (key := F.digest(mono)) in seen:
                     continue
                 seen.add(key)

@@ -104,6 +104,17 @@ def draw(u: torch.Tensor, value: Range, name: str) -> torch.Tensor:
     return lo + (hi - lo) * u
 
 
+def has_sound(clip: torch.Tensor) -> bool:
+    """Return True when any sample of ``clip`` is nonzero.
+
+    A strided look at about 4,000 samples first, which finds sound in almost any recording; the
+    whole clip is read only when that sees none. (Reading every sample of every recording on each
+    draw took most of an epoch's time when all clips were real noise.)
+    """
+    flat = clip.reshape(-1)
+    return bool(flat[:: max(1, flat.numel() // 4096)].any()) or bool(flat.any())
+
+
 def drop_silent_runs(clip: torch.Tensor, sr: int, seconds: float = 0.25) -> torch.Tensor:
     """Return (channels, time) ``clip`` without the runs of digital silence (every channel below
     1e-6, -120 dBFS) of ``seconds`` or longer.
@@ -129,7 +140,7 @@ def cut_silent_gaps(clips: list[torch.Tensor], sr: int, folder: object) -> list[
     Raises AudioDenoiseError naming ``folder`` when no recording has any sound left.
     """
     cut = [drop_silent_runs(clip, sr) for clip in clips]
-    if not any(bool((clip != 0).any()) for clip in cut):
+    if not any(has_sound(clip) for clip in cut):
         raise AudioDenoiseError(f"{folder}: every noise recording in it is digital silence")
     return cut
 
