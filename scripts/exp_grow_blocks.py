@@ -35,13 +35,12 @@ def main() -> int:
     p.add_argument("--blocks", type=int, default=8)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
-    ckpt = torch.load(args.start, weights_only=False, map_location="cpu")
+    old, ckpt = load_checkpoint(args.start)
     name, config = ckpt["model"]["name"], {**ckpt["model"]["config"], "blocks": args.blocks}
     if args.blocks <= ckpt["model"]["config"]["blocks"]:
         p.error(
             f"--blocks must exceed the {ckpt['model']['config']['blocks']} blocks of {args.start}"
         )
-    old, _ = load_checkpoint(args.start)
     torch.manual_seed(0)  # the new blocks' other layers: PyTorch's default initialisation
     grown = build_model(name, **config)
     state = grown.state_dict()
