@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -351,8 +352,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         hint = ""
-        if "expected one argument" in message:
-            hint = " (write a negative number as --snr=-5)"
+        option = re.match(r"argument (?:\S+/)?(--\S+): expected one argument", message)
+        if option:  # e.g. "--snr -5": argparse reads "-5" as an option, not as the value
+            hint = f" (a value that starts with '-' goes as {option[1]}=VALUE)"
         self.exit(EXIT_USAGE, f"error: {self.prog}: {message}{hint}; see {self.prog} --help\n")
 
 

@@ -322,7 +322,8 @@ def test_bad_files_in_a_batch_are_one_line_each_and_the_good_ones_written(
         (["--snr=nan"], "finite"),
         (["--snr=1e6"], "at most 100"),
         (["--snr=-1e6"], "at least -50"),
-        (["--snr", "-1e6"], "--snr=-5"),
+        (["--snr", "-1e6"], "--snr=VALUE"),
+        (["--snr", "5", "--seed", "-1e3"], "--seed=VALUE"),  # the hint names the option typed
         (["--snr", "5", "--seed", "-1"], "out of range"),
         (["--snr", "5", "--seed", str(2**64 + 3)], "out of range"),
         (["--snr", "5", "--seed", "x"], "not an integer"),
