@@ -39,11 +39,18 @@ def _err(msg: str) -> None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Print the package's level notes as one ``note:`` line; other warnings as usual."""
+    """Print the package's level notes as one ``note:`` line, other warnings as one ``warning:`` line.
+
+    Python's own format adds the file and source line that raised it, which mean nothing to a user
+    of the command; AUDIO_DENOISE_DEBUG=1 brings them back.
+    """
     if issubclass(category, AudioLevelWarning):
         print(f"note: {message}", file=sys.stderr)
-    else:
+    elif os.environ.get("AUDIO_DENOISE_DEBUG"):
         _default_showwarning(message, category, filename, lineno, file, line)
+    else:
+        text = " ".join(str(message).split())  # one line, whatever the library wrote
+        print(f"warning: {text}", file=sys.stderr)
 
 
 _default_showwarning = warnings.showwarning
@@ -355,6 +362,8 @@ class _Parser(argparse.ArgumentParser):
         option = re.match(r"argument (?:\S+/)?(--\S+): expected one argument", message)
         if option:  # e.g. "--snr -5": argparse reads "-5" as an option, not as the value
             hint = f" (a value that starts with '-' goes as {option[1]}=VALUE)"
+        elif re.search(r"arguments are required: .*\binput\b", message, re.IGNORECASE):
+            hint = " (a file whose name starts with '-' goes after '--' or as ./-name.wav)"
         self.exit(EXIT_USAGE, f"error: {self.prog}: {message}{hint}; see {self.prog} --help\n")
 
 
@@ -401,6 +410,16 @@ def _positive(text: str) -> float:
     value = _finite(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be above 0, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """argparse type: a finite number of seconds, 0 or more."""
+    value = _finite(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"must be 0 (no limit) or a number of seconds, got {text!r}"
+        )
     return value
 
 
@@ -464,7 +483,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--batch-size", type=_count, default=None)
     t.add_argument(
         "--time-budget",
-        type=_finite,
+        type=_seconds,
         default=570.0,
         help="stop cleanly (and keep the checkpoint --keep names) after this many seconds, so a CPU run "
         "stays under 10 minutes; 0 for no limit (default: %(default)s)",

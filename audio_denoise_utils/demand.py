@@ -12,9 +12,10 @@ public code that pins these Zenodo files, two independent sources agreeing on DK
 were not re-read from Zenodo by the course. Other environments can be fetched with
 ``download_demand(..., environments={"NAME": (None, None)})`` (no size/md5 check: say so).
 
-Each archive goes through :func:`audio_denoise_utils.ravdess.download_ravdess` (progress,
-resume, size and md5 check, safe extraction, nothing left behind on failure) into its own
-folder ``dest/<ENV>/``, so one environment's marker never vouches for another.
+Each archive goes through RAVDESS's downloader (progress, resume, size and md5 check, safe
+extraction, nothing left behind on failure; ``engine.download.download_archive``) into its own
+folder ``dest/<ENV>/``, so one environment's marker never vouches for another. An archive that
+holds no WAV file is refused (UnsafeArchiveError) rather than marked complete.
 
 Data plumbing: not course material.
 """
@@ -24,7 +25,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .ravdess import download_ravdess
+from .engine.download import download_archive, safe_extract
+from .errors import UnsafeArchiveError
 
 PathLike = str | os.PathLike
 
@@ -61,16 +63,19 @@ def download_demand(
     folders = []
     for env, (size, md5) in envs.items():
         folder = Path(dest) / env
-        download_ravdess(
-            folder,
-            url=demand_url(env, base_url),
-            md5=md5,
-            size=size,
-            progress=progress,
-            timeout=timeout,
+        download_archive(
+            folder, demand_url(env, base_url), md5, size, progress, timeout, extract=_extract_wavs
         )
         folders.append(folder)
     return folders
+
+
+def _extract_wavs(archive: Path, folder: Path) -> list[Path]:
+    """:func:`safe_extract`, refusing an archive without a single WAV file (a wrong URL's page)."""
+    files = safe_extract(archive, folder)
+    if not any(p.suffix.lower() == ".wav" for p in files):
+        raise UnsafeArchiveError(f"{archive}: holds no WAV file, so no DEMAND recording")
+    return files
 
 
 def demand_channel_files(dest: PathLike = "data/demand", channel: int = 1) -> list[Path]:

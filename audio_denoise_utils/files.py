@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .engine.paths import refuse_special_file
 from .engine.signals import signals_deferred
 from .errors import OutputError
 
@@ -52,6 +53,7 @@ def atomic_write(path: str | os.PathLike, suffix: str = ".part") -> Iterator[Pat
     raises OutputError naming ``path``, never the temporary name.
     """
     dst = Path(path)
+    refuse_special_file(dst)
     tmp: Path | None = None
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)

@@ -52,7 +52,7 @@ def build_model(name: str, **config: Any) -> nn.Module:
     try:
         return MODELS[name](**config)
     except (TypeError, RuntimeError) as exc:  # an unknown keyword, a negative size...
-        raise InvalidArgumentError(f"cannot build model {name!r} from {config}: {exc}") from None
+        raise InvalidArgumentError(f"cannot build model {name!r} ({exc}) from {config}") from None
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:

@@ -227,13 +227,14 @@ def test_denoise_strength_mixes_in_the_original_and_bad_values_are_one_line(
     np.testing.assert_allclose(dry, x, atol=1e-6)
     np.testing.assert_allclose(mixed, 0.6 * full + 0.4 * x, atol=1e-5)
     assert np.abs(full - x).max() > 1e-3
-    for bad in ("1.5", "-1", "nan"):
+    for bad in ("1.5", "-1", "nan", "1.0000001"):
         out = tmp_path / "bad.wav"
         args = ["--checkpoint", str(checkpoint), str(src), "-o", str(out)]
         code, _, err = run(capsys, "denoise", *args, "--strength", bad)
         lines = [line for line in err.splitlines() if line.strip()]
         assert code != 0 and len(lines) == 1 and "strength" in lines[0], err
         assert not out.exists()
+    assert "got 1.0000001" in lines[0]  # not "must be at most 1, got 1"
 
 
 def test_denoise_bad_checkpoint_is_one_line(tmp_path, capsys):
@@ -348,6 +349,13 @@ def test_denoise_into_an_existing_folder_named_like_a_wav(checkpoint, tmp_path, 
         capsys, "denoise", "--checkpoint", str(checkpoint), str(src), "-o", str(folder)
     )
     assert code == 0 and sf.info(str(folder / "in.wav")).frames == sf.info(str(src)).frames
+
+
+@pytest.mark.parametrize("budget", ["-5", "nan", "inf"])
+def test_train_time_budget_is_zero_or_seconds(tmp_path, capsys, budget):
+    out = tmp_path / "m.pt"
+    code, _, err = run(capsys, "train", f"--time-budget={budget}", "--out", str(out))
+    assert code == 2 and "--time-budget" in one_error_line(err) and not out.exists()
 
 
 def test_train_extra_speech_must_be_a_folder_outside_the_outputs(tmp_path, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import re
 import socket
 import stat
 import zipfile
@@ -222,6 +223,28 @@ def test_unsafe_archive_is_refused(http_server, tmp_path, kind):
     assert list(work.iterdir()) == []  # no DEST, no temp extraction folder, no ../evil.wav
     assert list(outside.iterdir()) == []
     assert not any(p.is_symlink() for p in tmp_path.rglob("*"))
+
+
+@pytest.mark.parametrize("kind", ["no_clips", "text_named_as_clip"])
+def test_an_archive_without_ravdess_clips_is_not_marked_complete(http_server, tmp_path, kind):
+    """A custom --url has no md5 to check: what the archive holds is checked instead."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("readme.txt", b"not audio")
+        if kind == "text_named_as_clip":
+            zf.writestr("Actor_01/03-01-01-01-01-01-01.wav", wav_bytes(0))
+            zf.writestr("Actor_02/03-01-03-01-01-02-02.wav", b"<html>not found</html>")
+    data = buf.getvalue()
+    url = http_server.add(ZIP_PATH, data)
+    dest = tmp_path / "ravdess"
+    needle = (
+        "holds no RAVDESS clips" if kind == "no_clips" else "03-01-03-01-01-02-02.wav is not a WAV"
+    )
+    with pytest.raises(UnsafeArchiveError, match=re.escape(needle)) as info:
+        download_ravdess(dest, url=url, md5=None, size=None, progress=False)
+    assert str(info.value).startswith(url) and "archive was deleted" in str(info.value)
+    assert not dest.exists() and not is_complete(dest)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_safe_extract_checks_every_entry_before_writing(tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -89,6 +90,39 @@ def test_no_command_writes_over_an_input(ckpt, folder, capsys, command, target):
     assert snapshot(folder) == before and ckpt.read_bytes() == ckpt_before
     if target == "checkpoint":
         out.unlink()
+
+
+@pytest.mark.parametrize("command", ["denoise", "corrupt"])
+@pytest.mark.parametrize("target", ["fifo", "fifo_link", "read_only"])
+def test_a_pipe_device_or_read_only_file_is_never_replaced(
+    ckpt, folder, tmp_path, capsys, command, target
+):
+    """The writers rename a finished file into place, which would turn a named pipe or a device
+    (``-o /dev/null`` as root) into an ordinary file, and replace a file made read-only."""
+    src = folder / "x.wav"
+    out = tmp_path / "out.wav"
+    if target == "read_only":
+        out.write_bytes(b"keep me")
+        out.chmod(0o444)
+    else:
+        os.mkfifo(tmp_path / "pipe.wav")
+        if target == "fifo_link":
+            os.symlink(tmp_path / "pipe.wav", out)
+        else:
+            os.rename(tmp_path / "pipe.wav", out)
+    before = snapshot(folder)
+    args = ["--checkpoint", str(ckpt)] if command == "denoise" else []
+    extra = ["--snr", "5"] if command == "corrupt" else []
+    code, _, err = run(capsys, command, *args, str(src), "-o", str(out), *extra)
+    line = one_error_line(err)
+    assert code == 1 and str(out) in line and "refusing" in line
+    assert ("read-only" in line) == (target == "read_only")
+    if target == "read_only":
+        assert out.read_bytes() == b"keep me" and (out.stat().st_mode & 0o777) == 0o444
+    else:
+        assert stat.S_ISFIFO(out.stat().st_mode)
+    assert snapshot(folder) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
 # --- atomic outputs: failures, full disks, read-only places, signals -------------------------
@@ -338,11 +372,32 @@ def test_corrupt_bad_values_are_one_line(folder, tmp_path, capsys, args, needle)
     }
 
 
+def test_an_input_named_like_an_option_gets_a_hint_and_works_after_dashdash(
+    folder, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(folder)
+    (folder / "x.wav").rename(folder / "-x.wav")
+    out = tmp_path / "n.wav"
+    code, _, err = run(capsys, "corrupt", "-x.wav", "-o", str(out), "--snr", "5")
+    assert code == 2 and "goes after '--' or as ./-name.wav" in one_error_line(err)
+    code, _, err = run(capsys, "corrupt", "-o", str(out), "--snr", "5", "--", "-x.wav")
+    assert code == 0 and out.exists()
+
+
 def test_corrupt_one_sample_and_float_above_full_scale(folder, tmp_path, capsys):
     one = folder / "one.wav"
     sf.write(one, np.array([0.3], np.float32), SR)
     code, _, err = run(capsys, "corrupt", str(one), "-o", str(tmp_path / "n1.wav"), "--snr", "5")
     assert code == 1 and "one.wav" in one_error_line(err) and not (tmp_path / "n1.wav").exists()
+    two = folder / "two.wav"
+    sf.write(two, np.array([0.1, -0.1], np.float32), SR)
+    out2 = tmp_path / "n2.wav"
+    code, _, err = run(
+        capsys, "corrupt", str(two), "-o", str(out2), "--snr", "50", "--noise", "machine"
+    )
+    line = one_error_line(err)  # the band holds no frequency at 2 samples: not "too loud"
+    assert code == 1 and "two.wav: 2 samples are too short for machine noise" in line
+    assert not out2.exists()
     hot = folder / "hot.wav"
     sf.write(hot, speech_like(1.0) * 8, SR, subtype="FLOAT")  # peaks at 4: above full scale
     out = tmp_path / "hot_noisy.wav"
@@ -361,6 +416,62 @@ def test_corrupt_one_sample_and_float_above_full_scale(folder, tmp_path, capsys)
 def test_evaluate_bad_values_are_one_line(ckpt, capsys, bad):
     code, _, err = run(capsys, "evaluate", "--checkpoint", str(ckpt), *bad)
     assert code == 2 and one_error_line(err)
+
+
+@pytest.mark.parametrize("bad", ["short", "silent", "constant"])
+def test_evaluate_refuses_a_test_clip_it_cannot_score(ckpt, tmp_path, capsys, bad):
+    """A clip too short for STOI (which then returns a constant 1e-5) or one with no sound would
+    give numbers that mean nothing: one line naming the file, no table."""
+    import shutil
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample"
+    data = tmp_path / "ds"
+    shutil.copytree(sample, data)
+    victim = sorted((data / "Actor_12").glob("*.wav"))[3]
+    samples = {"short": speech_like(0.3), "silent": np.zeros(SR), "constant": np.full(SR, 0.2)}
+    sf.write(victim, samples[bad], SR, subtype="FLOAT")
+    code, out, err = run(
+        capsys,
+        "evaluate",
+        "--checkpoint",
+        str(ckpt),
+        "--data",
+        str(data),
+        "--snr",
+        "5",
+        "--no-baselines",
+        "--max-clips",
+        "20",
+    )
+    line = one_error_line(err)
+    assert code == 1 and str(victim) in line and out == ""
+    assert ("0.300 s long" in line) == (bad == "short") and ("no sound" in line) == (bad != "short")
+
+
+def test_a_library_warning_is_one_line_without_source_code(ckpt, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    monkeypatch.delenv("AUDIO_DENOISE_DEBUG", raising=False)
+    data = tmp_path / "ds"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "sample", data)
+    sf.write(data / "Actor_01" / "my take.wav", speech_like(0.6), SR)
+    code, out, err = run(
+        capsys,
+        "evaluate",
+        "--checkpoint",
+        str(ckpt),
+        "--data",
+        str(data),
+        "--snr",
+        "5",
+        "--no-baselines",
+        "--max-clips",
+        "2",
+    )
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 0 and "| noisy |" in out
+    assert len(lines) == 1 and lines[0].startswith("warning: ") and "skipped 1 file" in lines[0]
+    assert "my take.wav" in lines[0] and "UserWarning" not in err and ".py:" not in err
 
 
 def test_an_unforeseen_failure_is_one_line_and_the_batch_goes_on(

@@ -8,6 +8,7 @@ import json
 import math
 import pickle
 import random
+import re
 from pathlib import Path
 
 import learner_loop
@@ -422,6 +423,32 @@ def test_refuses_foreign_dicts_unknown_models_and_mismatched_weights(tmp_path, g
     torch.save(ckpt, tmp_path / "future.pt")
     with pytest.raises(CheckpointError, match="future.pt: checkpoint version 99"):
         load_checkpoint(tmp_path / "future.pt")
+
+
+@pytest.mark.parametrize(
+    "key,value,needle",
+    [
+        (None, [("n_fft", 512)], "the model config is not a table"),
+        ("compress", math.nan, "compress is nan, not a finite number"),
+        ("sample_rate", 10**12, "sample rate 1000000000000 Hz is outside"),
+        ("sample_rate", "16k", "sample rate must be an integer"),
+        ("channels", {"a": 32}, "channels holds a dict, not a plain value"),
+        ("channels", [32, math.inf], "channels is [32, inf], not a finite number"),
+        ("bogus", 1, "unexpected keyword argument 'bogus'"),
+    ],
+)
+def test_a_hand_edited_model_config_is_refused_naming_the_file(
+    tmp_path, good_checkpoint, key, value, needle
+):
+    ckpt = torch.load(good_checkpoint, weights_only=True)
+    if key is None:
+        ckpt["model"]["config"] = value
+    else:
+        ckpt["model"]["config"][key] = value
+    torch.save(ckpt, tmp_path / "edited.pt")
+    with pytest.raises(CheckpointError, match=re.escape(needle)) as info:
+        load_checkpoint(tmp_path / "edited.pt")
+    assert str(info.value).startswith(f"{tmp_path / 'edited.pt'}: ")
 
 
 def test_is_main_process_outside_torchrun(monkeypatch):

@@ -7,6 +7,7 @@ through :mod:`audio_denoise_utils.training`.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import pickle
 import warnings
@@ -18,8 +19,9 @@ import torch
 from torch import nn
 
 from .. import __version__
-from ..errors import AudioDenoiseError, CheckpointError, OutputError
+from ..errors import AudioDenoiseError, CheckpointError, InvalidArgumentError, OutputError
 from ..files import atomic_write
+from .checks import check_sample_rate
 from .paths import explain_write_failure
 
 PathLike = str | os.PathLike
@@ -245,6 +247,34 @@ def load_weights(model: nn.Module, ckpt: dict[str, Any], path: PathLike) -> None
         ) from None
 
 
+def _checked_config(config: Any, path: PathLike) -> dict[str, Any]:
+    """Return a model config read from a checkpoint after checking its shape and numbers.
+
+    A config edited by hand (or written by something else) must fail here, naming the file, not
+    later as a model producing NaN or a resampler asked for an absurd rate.
+    """
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise CheckpointError(f"{path}: the model config is not a table of named settings")
+    for key, value in config.items():
+        items = value if isinstance(value, list | tuple) else [value]  # the U-Net's channels
+        for item in items:
+            if isinstance(item, float) and not math.isfinite(item):
+                raise CheckpointError(
+                    f"{path}: the model config's {key} is {value}, not a finite number"
+                )
+            if item is not None and not isinstance(item, bool | int | float | str):
+                raise CheckpointError(
+                    f"{path}: the model config's {key} holds a {type(item).__name__}, "
+                    "not a plain value"
+                )
+    if "sample_rate" in config:
+        try:
+            check_sample_rate(config["sample_rate"], "the model's sample rate")
+        except InvalidArgumentError as exc:
+            raise CheckpointError(f"{path}: {exc}") from None
+    return dict(config)
+
+
 def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """Return (model in eval mode on ``map_location``, checkpoint dict) rebuilt via models.build_model.
 
@@ -259,7 +289,7 @@ def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> tuple[nn.Modul
     name = ckpt["model"]["name"]
     if name not in MODELS:
         raise CheckpointError(f"{path}: unknown model {name!r} (known models: {sorted(MODELS)})")
-    config = dict(ckpt["model"].get("config") or {})
+    config = _checked_config(ckpt["model"].get("config") or {}, path)
     try:
         # The weights are overwritten: keep the global RNG as it is.
         with torch.random.fork_rng(devices=[]):

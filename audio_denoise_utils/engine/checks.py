@@ -50,13 +50,14 @@ def check_number(
     except (TypeError, ValueError):
         raise InvalidArgumentError(f"{name} must be a number, got {value!r}") from None
     unit = f" {unit}" if unit else ""
+    shown = f"{v:g}" if float(f"{v:g}") == v else repr(v)  # 1.0000001 is not "1"
     if not math.isfinite(v):
         raise InvalidArgumentError(f"{name} must be a finite number, got {v}{unit}")
     if low is not None and (v <= low if low_open else v < low):
         bound = f"above {low:g}" if low_open else f"at least {low:g}"
-        raise InvalidArgumentError(f"{name} must be {bound}{unit}, got {v:g}{unit}")
+        raise InvalidArgumentError(f"{name} must be {bound}{unit}, got {shown}{unit}")
     if high is not None and v > high:
-        raise InvalidArgumentError(f"{name} must be at most {high:g}{unit}, got {v:g}{unit}")
+        raise InvalidArgumentError(f"{name} must be at most {high:g}{unit}, got {shown}{unit}")
     return v
 
 

@@ -141,6 +141,11 @@ def corrupt_file(
         if peak > 1.0:
             reference = reference / peak
     noise = synthetic_noise(kind, reference.shape, sr=sr, generator=g)
+    if not bool((noise != 0).any()):  # a band-limited kind on a few samples: no bin in its band
+        raise AudioLoadError(
+            f"{src}: {reference.shape[-1]} samples are too short for {kind} noise (its frequency "
+            "band holds no component at this length); use a longer clip or another kind"
+        )
     peak = float(reference.abs().max())
     if peak > 1.0:
         warnings.warn(

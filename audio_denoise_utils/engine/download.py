@@ -31,7 +31,7 @@ import urllib.parse
 import urllib.request
 import warnings
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,40 @@ def safe_extract(zip_path: PathLike, dest: PathLike) -> list[Path]:
         _undo(written, made_dirs)
         raise
     return written
+
+
+def extract_ravdess(zip_path: PathLike, dest: PathLike) -> list[Path]:
+    """:func:`safe_extract`, then check that the archive held RAVDESS clips (UnsafeArchiveError).
+
+    A custom ``url`` (a mirror, a copy on a course server) has no md5 to check, so what it
+    extracted is checked instead: at least one ``Actor_NN/03-...-NN.wav``, and every clip so named
+    a RIFF/WAVE file. Otherwise nothing is installed, rather than a folder marked complete that
+    ``train`` and ``evaluate`` find empty later.
+    """
+    from ..ravdess import parse_filename  # lazy: ravdess imports this module
+
+    files = safe_extract(zip_path, dest)
+    clips = []
+    for path in files:
+        if path.suffix.lower() != ".wav" or not re.fullmatch(r"Actor_\d\d", path.parent.name):
+            continue
+        try:
+            parse_filename(path)
+        except AudioDenoiseError:
+            continue
+        clips.append(path)
+    if not clips:
+        raise UnsafeArchiveError(
+            f"{zip_path}: holds no RAVDESS clips (Actor_NN/03-01-...-NN.wav); nothing installed"
+        )
+    for path in clips:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+        if head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+            raise UnsafeArchiveError(
+                f"{zip_path}: {path.relative_to(dest)} is not a WAV file; nothing installed"
+            )
+    return files
 
 
 def _parts(name: str) -> list[str]:
@@ -358,6 +392,25 @@ def download_ravdess(
     note = unread_location_note(dest)
     if note:
         warnings.warn(note, UnreadLocationWarning, stacklevel=2)
+    return download_archive(dest, url, md5, size, progress, timeout, retries, extract_ravdess)
+
+
+def download_archive(
+    dest: PathLike,
+    url: str,
+    md5: str | None,
+    size: int | None,
+    progress: bool = True,
+    timeout: float = 60.0,
+    retries: int = 3,
+    extract: Callable[[Path, Path], list[Path]] = safe_extract,
+) -> Path:
+    """Download the zip at ``url`` and install it into ``dest`` as :func:`download_ravdess` does.
+
+    ``extract(archive, folder)`` unpacks it (:func:`safe_extract`, or a variant that also checks
+    what the archive held, raising UnsafeArchiveError); DEMAND's environments use this too.
+    """
+    dest = Path(dest)
     if md5 is not None and not re.fullmatch(r"[0-9a-fA-F]{32}", str(md5)):
         raise InvalidArgumentError(f"md5 {md5!r} is not 32 hexadecimal digits")
     if size is not None:
@@ -383,7 +436,7 @@ def download_ravdess(
     try:
         download_dir.mkdir(parents=True, exist_ok=True)
         actual_md5 = _checked_archive(archive, part, url, md5, size, progress, timeout, retries)
-        _txn.install(archive, dest, {"md5": actual_md5, "url": url, "archive": name}, safe_extract)
+        _txn.install(archive, dest, {"md5": actual_md5, "url": url, "archive": name}, extract)
     except BaseException as exc:
         _tidy_after_failure(exc, archive, part, dest, created_dest)
         if isinstance(exc, OSError | OutputError):
@@ -393,6 +446,12 @@ def download_ravdess(
             raise DownloadError(
                 f"{dest}: the download could not be written ({reason}); any earlier complete "
                 "download there is untouched: free space or fix permissions and run again"
+            ) from None
+        if isinstance(exc, UnsafeArchiveError) and str(exc).startswith(f"{archive}: "):
+            # The archive is deleted by now: name what the learner asked for instead.
+            reason = str(exc)[len(f"{archive}: ") :]
+            raise UnsafeArchiveError(
+                f"{url}: {reason} (the downloaded archive was deleted)"
             ) from None
         raise
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -69,11 +70,38 @@ def check_writable_file(path: PathLike, what: str = "output") -> Path:
     p = Path(path)
     if p.is_dir():
         raise OutputError(f"{p}: is a directory; give a file name for the {what}")
+    refuse_special_file(p, what)
     parent = _existing_ancestor(p.parent)
     if not parent.is_dir():
         raise OutputError(f"{p}: cannot create the {what}: {parent} is not a directory")
     probe_dir(parent, p, what)
     return p
+
+
+def refuse_special_file(path: PathLike, what: str = "output") -> None:
+    """Raise OutputError if ``path`` exists and is not an ordinary, writable file.
+
+    The writers put a finished temporary file in its place, which would turn a device (``/dev/null``,
+    a disk), a named pipe or a socket into an ordinary file, and would replace a file the user made
+    read-only (``chmod a-w``) even as root.
+    """
+    p = Path(path)
+    try:
+        st = p.stat()  # follows a symlink: a link to /dev/null is refused too
+    except OSError:
+        return  # absent (or unreadable: the write itself reports that)
+    if not stat.S_ISREG(st.st_mode):
+        kind = (
+            "a directory"
+            if stat.S_ISDIR(st.st_mode)
+            else "not an ordinary file (a device, pipe or socket)"
+        )
+        raise OutputError(f"{p}: is {kind}; refusing to write the {what} there, give a file name")
+    if not st.st_mode & 0o222:
+        raise OutputError(
+            f"{p}: is read-only (no write permission); refusing to replace it, "
+            "remove it or choose another name"
+        )
 
 
 def check_writable_dir(path: PathLike, what: str = "output folder") -> Path:

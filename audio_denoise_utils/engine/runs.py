@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .. import training
-from ..errors import CheckpointError
+from ..errors import AudioLoadError, CheckpointError
 from ..metrics import METRICS
 from ..training import History, TrainConfig
 from .checkpoints import check_resumable, read_checkpoint
@@ -164,12 +164,34 @@ def evaluate_checkpoint(
 
     model, _ = load_checkpoint(checkpoint)
     sr = int(model.config.get("sample_rate", 16000))
-    _, clips = load_split(data_dir, "test", limit=max_clips, sr=sr)
+    table, clips = load_split(data_dir, "test", limit=max_clips, sr=sr)
+    for path, clip in zip(table["path"], clips, strict=True):
+        check_scorable(clip, sr, path)
     methods = dict(baselines_for(sr)) if include_baselines else {}
     methods[model_name(model)] = as_method(model.eval(), sr)
     return evaluate(
         methods, clips, snrs=snrs, noise=noise, sr=sr, seed=seed, metrics=metrics, progress=progress
     )
+
+
+# STOI needs 30 frames of 25.6 ms that hold speech (about 0.4 s) and returns a constant 1e-5 below
+# that; PESQ about 0.25 s. Shorter clips would give numbers that mean nothing.
+MIN_EVAL_SECONDS = 0.5
+
+
+def check_scorable(clip: torch.Tensor, sr: int, path: str | os.PathLike) -> None:
+    """Raise AudioLoadError naming ``path`` if a test clip is too short or holds no sound to score."""
+    seconds = clip.shape[-1] / sr
+    if seconds < MIN_EVAL_SECONDS:
+        raise AudioLoadError(
+            f"{path}: {seconds:.3f} s long; a test clip must be at least {MIN_EVAL_SECONDS} s "
+            "for SI-SDR, PESQ and STOI to mean something"
+        )
+    if bool((clip == clip.reshape(-1)[0]).all()):  # every sample the same: silence or DC
+        raise AudioLoadError(
+            f"{path}: holds no sound (silent or a constant level), so it cannot be scored; "
+            "remove it from the test actors"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
