@@ -85,12 +85,15 @@ def pesq(
 def stoi(
     estimate: torch.Tensor, target: torch.Tensor, sr: int = DEFAULT_SR, extended: bool = False
 ) -> torch.Tensor:
-    """Return STOI (-1 to 1; ESTOI with ``extended=True``) of ``estimate`` against ``target``, shape (batch,)."""
-    from torchmetrics.functional.audio import short_time_objective_intelligibility
+    """Return STOI (-1 to 1; ESTOI with ``extended=True``) of ``estimate`` against ``target``, shape (batch,).
+
+    A clip STOI cannot score (under about 0.4 s of speech, silent, or holding NaN) gets NaN and a
+    warning, as in :func:`pesq`.
+    """
+    from .engine.perceptual import stoi_rows
 
     est, tgt = audio_rows(estimate, target, "stoi")
-    est, tgt = est.detach().cpu().double(), tgt.detach().cpu().double()
-    return short_time_objective_intelligibility(est, tgt, sr, extended=extended).reshape(-1).float()
+    return stoi_rows(est, tgt, sr, extended).float()
 
 
 def compute_metrics(
@@ -160,7 +163,7 @@ def evaluate(
     metric its mean and ``<metric>_i`` (mean per-clip improvement over the noisy input; the noisy
     input itself is the row ``method == "noisy"`` with improvement 0), ``n_clips`` and ``rtf``
     (processing seconds per second of audio, output copy to CPU included, so GPU work is finished;
-    each method first runs once untimed). Clips PESQ cannot score are left out of
+    each method first runs once untimed). Clips PESQ or STOI cannot score are left out of
     that metric's means (NaN-aware). With ``per_clip=True`` the table has one row per
     (method, input SNR, clip) instead, with a ``clip`` index column.
     """

@@ -142,6 +142,27 @@ def test_pesq_gives_nan_for_unscorable_clips_instead_of_failing(clip):
     assert math.isnan(float(short[0]))
 
 
+def test_stoi_gives_nan_for_clips_too_short_to_score(clip):
+    """pystoi returns 1e-5 below 30 frames of speech (about 0.4 s) and fails on a few hundred
+    samples: neither may enter a mean as if it were a score."""
+    noisy = clip + 0.05 * torch.randn(clip.shape, generator=torch.Generator().manual_seed(0))
+    whole = M.stoi(noisy, clip)
+    assert 0.5 < float(whole[0]) < 1.0
+    for start, stop in [(4000, 8000), (4000, 4100)]:  # 0.25 s, then 100 samples
+        with pytest.warns(UserWarning, match="stoi: clip 0 could not be scored"):
+            short = M.stoi(noisy[..., start:stop], clip[..., start:stop])
+        assert math.isnan(float(short[0]))
+    # In a batch only the unscorable row is NaN: a clip of the same length that is silent but for
+    # 0.2 s of speech (pystoi drops the silent frames) next to the whole clip.
+    sparse = torch.zeros_like(clip)
+    sparse[..., 4000:7200] = clip[..., 4000:7200]
+    target = torch.stack([clip, sparse])
+    estimate = target + 0.05 * torch.randn(target.shape, generator=torch.Generator().manual_seed(1))
+    with pytest.warns(UserWarning, match="stoi: clip 1 could not be scored"):
+        pair = M.stoi(estimate, target)
+    assert 0.5 < float(pair[0]) < 1.0 and math.isnan(float(pair[1]))
+
+
 # --- evaluate() and format_table() ----------------------------------------------------------------
 
 

@@ -87,7 +87,9 @@ def summarise(table: pd.DataFrame, order: Sequence[str], metrics: Sequence[str])
     summary = (
         table.groupby(["method", "input_snr"], sort=False)
         .agg(
-            **{c: (c, "mean") for c in value_cols},  # mean skips NaN (clips PESQ could not score)
+            **{
+                c: (c, "mean") for c in value_cols
+            },  # mean skips NaN (clips PESQ or STOI could not score)
             n_clips=("clip", "count"),
             seconds=("seconds", "sum"),
             audio_seconds=("audio_seconds", "sum"),

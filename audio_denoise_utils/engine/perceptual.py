@@ -1,6 +1,7 @@
-"""PESQ through torchmetrics/pesq: resampling, and a NaN (with a warning) for clips it cannot score.
+"""PESQ and STOI through torchmetrics: resampling, and a NaN (with a warning) for clips they cannot score.
 
-Engine code: not course material. :func:`audio_denoise_utils.metrics.pesq` calls it.
+Engine code: not course material. :func:`audio_denoise_utils.metrics.pesq` and
+:func:`~audio_denoise_utils.metrics.stoi` call it.
 """
 
 from __future__ import annotations
@@ -63,4 +64,45 @@ def pesq_rows(est: torch.Tensor, tgt: torch.Tensor, sr: int, mode: str = "wb") -
                 f"pesq: clip {i} could not be scored ({type(exc).__name__}: {exc}); its score is NaN",
                 stacklevel=2,
             )
+    return scores
+
+
+# pystoi's words when a clip holds fewer than 30 frames of 25.6 ms above its silence threshold: it
+# then returns 1e-5, a number that looks like a (terrible) score.
+_STOI_TOO_SHORT = "Not enough STFT frames"
+
+
+def stoi_rows(
+    est: torch.Tensor, tgt: torch.Tensor, sr: int, extended: bool = False
+) -> torch.Tensor:
+    """Return STOI scores (batch,) of rows ``est`` against ``tgt`` (batch, time): NaN where unscorable.
+
+    A clip with under about 0.4 s of speech (pystoi's 30 frames), silent, or holding NaN gets NaN
+    and a warning, not pystoi's stand-in 1e-5 or an exception, so an evaluation's means skip it.
+    """
+    from torchmetrics.functional.audio import short_time_objective_intelligibility
+
+    est, tgt = est.detach().cpu().double(), tgt.detach().cpu().double()
+    scores = torch.full((est.shape[0],), math.nan)
+    for i in range(est.shape[0]):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                score = float(
+                    short_time_objective_intelligibility(est[i], tgt[i], sr, extended=extended)
+                )
+                failure = ""
+            except Exception as exc:  # pystoi fails outright on a few hundred samples
+                score, failure = math.nan, f"{type(exc).__name__}: {exc}"
+        too_short = [w for w in caught if _STOI_TOO_SHORT in str(w.message)]
+        for w in caught:
+            if w not in too_short:
+                warnings.warn(w.message, w.category, stacklevel=2)
+        if too_short or failure or not math.isfinite(score):
+            why = failure or "under about 0.4 s of speech, or silent"
+            warnings.warn(
+                f"stoi: clip {i} could not be scored ({why}); its score is NaN", stacklevel=2
+            )
+            continue
+        scores[i] = score
     return scores
