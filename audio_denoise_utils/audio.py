@@ -27,7 +27,7 @@ from .engine.checks import check_sample_rate
 from .engine.headers import MAX_CHANNELS, check_header_fields, check_wav_truncation
 from .engine.noise_tools import cut_silent_gaps
 from .engine.paths import explain_write_failure
-from .errors import AudioDenoiseError, AudioLoadError, InvalidArgumentError
+from .errors import AudioDenoiseError, AudioLoadError, InvalidArgumentError, OutputError
 from .files import atomic_write
 
 PathLike = str | os.PathLike
@@ -298,10 +298,11 @@ class AudioCache:
                 try:
                     with atomic_write(npy, suffix=".npy") as tmp:
                         np.save(tmp, wav.numpy())
-                except OSError as exc:  # read-only or full: keep working from memory
+                except (OSError, OutputError) as exc:  # read-only or full: keep working from memory
+                    reason = getattr(exc, "strerror", None) or exc
                     warnings.warn(
                         f"decode cache {self.cache_dir} cannot be written "
-                        f"({exc.strerror or exc}); decoded clips stay in memory only "
+                        f"({reason}); decoded clips stay in memory only "
                         "(set AUDIO_DENOISE_CACHE to a writable folder)",
                         stacklevel=2,
                     )

@@ -354,6 +354,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+_ARGV: list[str] = []  # the command line being parsed, for _Parser's hints
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one ``error:`` line, like every other error."""
 
@@ -362,8 +365,13 @@ class _Parser(argparse.ArgumentParser):
         option = re.match(r"argument (?:\S+/)?(--\S+): expected one argument", message)
         if option:  # e.g. "--snr -5": argparse reads "-5" as an option, not as the value
             hint = f" (a value that starts with '-' goes as {option[1]}=VALUE)"
-        elif re.search(r"arguments are required: .*\binput\b", message, re.IGNORECASE):
-            hint = " (a file whose name starts with '-' goes after '--' or as ./-name.wav)"
+        elif _ARGV and (
+            re.search(r"arguments are required: .*\binput\b", message, re.IGNORECASE)
+            or message.startswith("unrecognized arguments")
+        ):
+            dashed = [a for a in _ARGV if a.startswith("-") and len(a) > 1 and os.path.isfile(a)]
+            if dashed:  # "-take1.wav" was read as an option, not as the file it is
+                hint = f" ({dashed[0]} is a file: a name that starts with '-' goes after '--')"
         self.exit(EXIT_USAGE, f"error: {self.prog}: {message}{hint}; see {self.prog} --help\n")
 
 
@@ -619,6 +627,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status."""
     parser = build_parser()
+    _ARGV[:] = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed as one line

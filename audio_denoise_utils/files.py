@@ -50,7 +50,8 @@ def atomic_write(path: str | os.PathLike, suffix: str = ".part") -> Iterator[Pat
     is complete (and flushed to disk). The file gets the permissions an ordinary new file would
     (``mkstemp`` alone makes it private). ``suffix`` keeps the extension when the writer infers
     the format from the name. A place that cannot take the file (full, read-only, no permission)
-    raises OutputError naming ``path``, never the temporary name.
+    raises OutputError naming ``path``, never the temporary name; so does a ``path`` that is a
+    device, a named pipe or a read-only file, which the rename would replace.
     """
     dst = Path(path)
     refuse_special_file(dst)

@@ -92,6 +92,19 @@ def test_save_audio_round_trip_and_refusals(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"]  # nothing half-written
 
 
+def test_a_damaged_read_only_cache_file_is_worked_around_in_memory(tmp_path):
+    src = tmp_path / "a.wav"
+    sf.write(src, sine(0.3, 48000), 48000)
+    first = AudioCache(16000, cache_dir=tmp_path / "cache").load(src)
+    (npy,) = (tmp_path / "cache").glob("*.npy")
+    npy.write_bytes(b"garbage")
+    npy.chmod(0o444)
+    fresh = AudioCache(16000, cache_dir=tmp_path / "cache")
+    with pytest.warns(UserWarning, match="cannot be written"):
+        again = fresh.load(src)
+    assert torch.equal(first, again) and fresh.decodes == 1 and npy.read_bytes() == b"garbage"
+
+
 def test_cache_decodes_each_file_once_and_persists_to_disk(tmp_path):
     paths = []
     for i in range(3):

@@ -113,3 +113,18 @@ def test_recorded_noise_from_a_downloaded_folder_mixes_at_exact_snr(http_server,
     clean = torch.sin(torch.arange(SR, dtype=torch.float32) * 0.05).reshape(1, 1, -1) * 0.3
     noisy = add_noise(clean, 3.0, "recorded", seed=0, noise_clips=load_noise_dir(folder))
     assert abs(float(measure_snr(clean, noisy)[0]) - 3.0) < 0.01
+
+
+def test_an_archive_without_a_wav_is_refused_and_no_ravdess_warning(http_server, tmp_path, recwarn):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("NPARK/readme.txt", b"not a recording")
+    empty = buf.getvalue()
+    good = env_zip("DKITCHEN", 0)
+    base = serve(http_server, {"DKITCHEN": good, "NPARK": empty})
+    envs = {"DKITCHEN": (len(good), md5(good)), "NPARK": (None, None)}
+    dest = tmp_path / "demand"
+    with pytest.raises(UnsafeArchiveError, match="NPARK_16k.zip.*holds no WAV file"):
+        download_demand(dest, environments=envs, base_url=base, progress=False)
+    assert is_complete(dest / "DKITCHEN") and not (dest / "NPARK").exists()
+    assert not [w for w in recwarn if "RAVDESS" in str(w.message)]  # DEMAND is not RAVDESS

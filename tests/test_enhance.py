@@ -100,6 +100,34 @@ def test_as_method_shapes(model):
     assert as_method(model)(noisy, noisy).shape == noisy.shape
 
 
+def test_atomic_write_never_replaces_a_pipe_a_device_link_or_a_read_only_file(tmp_path):
+    """The library's own guard, below the CLI's early check: save_audio, checkpoints, plots."""
+    import os
+    import stat
+
+    from audio_denoise_utils.audio import save_audio
+    from audio_denoise_utils.errors import OutputError
+    from audio_denoise_utils.files import atomic_write
+
+    os.mkfifo(tmp_path / "pipe.wav")
+    os.symlink(tmp_path / "pipe.wav", tmp_path / "link.wav")
+    (tmp_path / "locked.wav").write_bytes(b"keep")
+    (tmp_path / "locked.wav").chmod(0o444)
+    for name, needle in [
+        ("pipe.wav", "not an ordinary file"),
+        ("link.wav", "not an ordinary file"),
+        ("locked.wav", "read-only"),
+    ]:
+        with pytest.raises(OutputError, match=needle):
+            save_audio(tmp_path / name, torch.zeros(1, 160), 16000)
+        with pytest.raises(OutputError, match=needle), atomic_write(tmp_path / name) as tmp:
+            tmp.write_text("never")
+    assert stat.S_ISFIFO((tmp_path / "pipe.wav").stat().st_mode)
+    assert (tmp_path / "link.wav").is_symlink()
+    assert (tmp_path / "locked.wav").read_bytes() == b"keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.wav", "locked.wav", "pipe.wav"]
+
+
 def test_atomic_write_gives_normal_permissions_and_cleans_up(tmp_path):
     import os
 

@@ -247,6 +247,18 @@ def test_an_archive_without_ravdess_clips_is_not_marked_complete(http_server, tm
     assert list(tmp_path.iterdir()) == []
 
 
+def test_clips_outside_actor_folders_install_as_list_clips_reads_them(http_server, tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i, name in enumerate(CLIPS):
+            zf.writestr(f"speech/{Path(name).name}", wav_bytes(i))
+    data = buf.getvalue()
+    url = http_server.add(ZIP_PATH, data)
+    dest = tmp_path / "ravdess"
+    download_ravdess(dest, url=url, md5=None, size=None, progress=False)
+    assert is_complete(dest) and len(list_clips(dest)) == len(CLIPS)
+
+
 def test_safe_extract_checks_every_entry_before_writing(tmp_path):
     data, files = make_zip(extra=[("Actor_09/../../evil.wav", b"evil")])
     (tmp_path / "a.zip").write_bytes(data)

@@ -373,13 +373,22 @@ def test_corrupt_bad_values_are_one_line(folder, tmp_path, capsys, args, needle)
 
 
 def test_an_input_named_like_an_option_gets_a_hint_and_works_after_dashdash(
-    folder, tmp_path, capsys, monkeypatch
+    ckpt, folder, tmp_path, capsys, monkeypatch
 ):
     monkeypatch.chdir(folder)
     (folder / "x.wav").rename(folder / "-x.wav")
     out = tmp_path / "n.wav"
     code, _, err = run(capsys, "corrupt", "-x.wav", "-o", str(out), "--snr", "5")
-    assert code == 2 and "goes after '--' or as ./-name.wav" in one_error_line(err)
+    assert (
+        code == 2
+        and "(-x.wav is a file: a name that starts with '-' goes after '--')" in one_error_line(err)
+    )
+    args = ["--checkpoint", str(ckpt), "x2.wav", "-x.wav", "-o", str(tmp_path / "d")]
+    (folder / "x2.wav").write_bytes((folder / "-x.wav").read_bytes())
+    code, _, err = run(capsys, "denoise", *args)  # argparse: "unrecognized arguments: -x.wav"
+    assert code == 2 and "-x.wav is a file" in one_error_line(err)
+    code, _, err = run(capsys, "corrupt", "-o", str(out), "--snr", "5")  # input forgotten: no hint
+    assert code == 2 and "is a file" not in one_error_line(err)
     code, _, err = run(capsys, "corrupt", "-o", str(out), "--snr", "5", "--", "-x.wav")
     assert code == 0 and out.exists()
 

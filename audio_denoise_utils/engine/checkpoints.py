@@ -283,7 +283,7 @@ def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> tuple[nn.Modul
     The dict holds "epoch", "history" and "train_config" as plain dicts (see
     ``training.History`` and ``training.TrainConfig`` ``.from_dict``).
     """
-    from ..models import MODELS, build_model
+    from ..models import MODELS
 
     ckpt = read_checkpoint(path, map_location=map_location)
     name = ckpt["model"]["name"]
@@ -293,8 +293,8 @@ def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> tuple[nn.Modul
     try:
         # The weights are overwritten: keep the global RNG as it is.
         with torch.random.fork_rng(devices=[]):
-            model = build_model(name, **config)
-    except (TypeError, ValueError) as exc:
+            model = MODELS[name](**config)  # not build_model: its message would repeat ours
+    except (TypeError, ValueError, RuntimeError) as exc:
         raise CheckpointError(
             f"{path}: cannot rebuild model {name!r} from its config ({first_line(exc)})"
         ) from None

@@ -141,8 +141,9 @@ def extract_ravdess(zip_path: PathLike, dest: PathLike) -> list[Path]:
     """:func:`safe_extract`, then check that the archive held RAVDESS clips (UnsafeArchiveError).
 
     A custom ``url`` (a mirror, a copy on a course server) has no md5 to check, so what it
-    extracted is checked instead: at least one ``Actor_NN/03-...-NN.wav``, and every clip so named
-    a RIFF/WAVE file. Otherwise nothing is installed, rather than a folder marked complete that
+    extracted is checked instead: at least one WAV file named as RAVDESS names its clips
+    (``03-01-...-NN.wav``, in any folder, as :func:`list_clips` reads them), and every clip so
+    named a RIFF/WAVE file. Otherwise nothing is installed, rather than a folder marked complete that
     ``train`` and ``evaluate`` find empty later.
     """
     from ..ravdess import parse_filename  # lazy: ravdess imports this module
@@ -150,7 +151,7 @@ def extract_ravdess(zip_path: PathLike, dest: PathLike) -> list[Path]:
     files = safe_extract(zip_path, dest)
     clips = []
     for path in files:
-        if path.suffix.lower() != ".wav" or not re.fullmatch(r"Actor_\d\d", path.parent.name):
+        if path.suffix.lower() != ".wav":
             continue
         try:
             parse_filename(path)
@@ -159,7 +160,8 @@ def extract_ravdess(zip_path: PathLike, dest: PathLike) -> list[Path]:
         clips.append(path)
     if not clips:
         raise UnsafeArchiveError(
-            f"{zip_path}: holds no RAVDESS clips (Actor_NN/03-01-...-NN.wav); nothing installed"
+            f"{zip_path}: holds no RAVDESS clips (WAV files named like 03-01-01-01-01-01-01.wav); "
+            "nothing installed"
         )
     for path in clips:
         with open(path, "rb") as fh:
