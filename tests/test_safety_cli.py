@@ -427,56 +427,39 @@ def test_evaluate_bad_values_are_one_line(ckpt, capsys, bad):
     assert code == 2 and one_error_line(err)
 
 
+def sample_copy(tmp_path: Path) -> Path:
+    """A copy of the bundled sample (RAVDESS layout, 12 actors) to spoil."""
+    import shutil
+
+    return Path(
+        shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "sample", tmp_path / "ds")
+    )
+
+
+def evaluate_sample_copy(capsys, ckpt: Path, data: Path, clips: int) -> tuple[int, str, str]:
+    args = ["--checkpoint", str(ckpt), "--data", str(data), "--snr", "5", "--no-baselines"]
+    return run(capsys, "evaluate", *args, "--max-clips", str(clips))
+
+
 @pytest.mark.parametrize("bad", ["short", "silent", "constant"])
 def test_evaluate_refuses_a_test_clip_it_cannot_score(ckpt, tmp_path, capsys, bad):
     """A clip too short for STOI (which then returns a constant 1e-5) or one with no sound would
     give numbers that mean nothing: one line naming the file, no table."""
-    import shutil
-
-    sample = Path(__file__).resolve().parents[1] / "data" / "sample"
-    data = tmp_path / "ds"
-    shutil.copytree(sample, data)
+    data = sample_copy(tmp_path)
     victim = sorted((data / "Actor_12").glob("*.wav"))[3]
     samples = {"short": speech_like(0.3), "silent": np.zeros(SR), "constant": np.full(SR, 0.2)}
     sf.write(victim, samples[bad], SR, subtype="FLOAT")
-    code, out, err = run(
-        capsys,
-        "evaluate",
-        "--checkpoint",
-        str(ckpt),
-        "--data",
-        str(data),
-        "--snr",
-        "5",
-        "--no-baselines",
-        "--max-clips",
-        "20",
-    )
+    code, out, err = evaluate_sample_copy(capsys, ckpt, data, 20)
     line = one_error_line(err)
     assert code == 1 and str(victim) in line and out == ""
     assert ("0.300 s long" in line) == (bad == "short") and ("no sound" in line) == (bad != "short")
 
 
 def test_a_library_warning_is_one_line_without_source_code(ckpt, tmp_path, capsys, monkeypatch):
-    import shutil
-
     monkeypatch.delenv("AUDIO_DENOISE_DEBUG", raising=False)
-    data = tmp_path / "ds"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "sample", data)
+    data = sample_copy(tmp_path)
     sf.write(data / "Actor_01" / "my take.wav", speech_like(0.6), SR)
-    code, out, err = run(
-        capsys,
-        "evaluate",
-        "--checkpoint",
-        str(ckpt),
-        "--data",
-        str(data),
-        "--snr",
-        "5",
-        "--no-baselines",
-        "--max-clips",
-        "2",
-    )
+    code, out, err = evaluate_sample_copy(capsys, ckpt, data, 2)
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 0 and "| noisy |" in out
     assert len(lines) == 1 and lines[0].startswith("warning: ") and "skipped 1 file" in lines[0]
