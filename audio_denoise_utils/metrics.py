@@ -85,15 +85,12 @@ def pesq(
 def stoi(
     estimate: torch.Tensor, target: torch.Tensor, sr: int = DEFAULT_SR, extended: bool = False
 ) -> torch.Tensor:
-    """Return STOI (-1 to 1; ESTOI with ``extended=True``) of ``estimate`` against ``target``, shape (batch,).
+    """Return STOI (-1 to 1; ESTOI if ``extended``), shape (batch,); NaN with a warning as in pesq.
 
-    A clip STOI cannot score (under about 0.4 s of speech, silent, or holding NaN) gets NaN and a
-    warning, as in :func:`pesq`.
-    """
+    A clip under about 0.4 s of speech cannot be scored."""
     from .engine.perceptual import stoi_rows
 
-    est, tgt = audio_rows(estimate, target, "stoi")
-    return stoi_rows(est, tgt, sr, extended).float()
+    return stoi_rows(*audio_rows(estimate, target, "stoi"), sr, extended).float()
 
 
 def compute_metrics(
