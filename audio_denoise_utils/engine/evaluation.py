@@ -87,9 +87,8 @@ def summarise(table: pd.DataFrame, order: Sequence[str], metrics: Sequence[str])
     summary = (
         table.groupby(["method", "input_snr"], sort=False)
         .agg(
-            **{
-                c: (c, "mean") for c in value_cols
-            },  # mean skips NaN (clips PESQ or STOI could not score)
+            # mean skips NaN: clips PESQ or STOI could not score
+            **{c: (c, "mean") for c in value_cols},
             n_clips=("clip", "count"),
             seconds=("seconds", "sum"),
             audio_seconds=("audio_seconds", "sum"),
