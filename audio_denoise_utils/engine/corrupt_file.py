@@ -29,6 +29,7 @@ from ..noise import (
 )
 from .checks import check_number, check_seed
 from .headers import riff_chunks
+from .noise_tools import has_sound
 
 
 def _zero_wav_peak_timestamp(path: Path) -> None:
@@ -131,7 +132,7 @@ def corrupt_file(
     reference = to_mono(wav)
     if reference.shape[-1] < 2:
         raise AudioLoadError(f"{src}: holds {reference.shape[-1]} sample; noise needs at least 2")
-    if not bool((reference != 0).any()):
+    if not has_sound(reference):
         raise AudioLoadError(f"{src}: is silent (all samples zero), so an SNR is undefined")
     g = make_generator(seed=seed)
     if multiplicative:
@@ -141,7 +142,7 @@ def corrupt_file(
         if peak > 1.0:
             reference = reference / peak
     noise = synthetic_noise(kind, reference.shape, sr=sr, generator=g)
-    if not bool((noise != 0).any()):  # a band-limited kind on a few samples: no bin in its band
+    if not has_sound(noise):  # a band-limited kind on a few samples: no bin in its band
         raise AudioLoadError(
             f"{src}: {reference.shape[-1]} samples are too short for {kind} noise (its frequency "
             "band holds no component at this length); use a longer clip or another kind"
